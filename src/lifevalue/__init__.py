@@ -1,0 +1,1 @@
+"""lifevalue: customer lifetime value for online stores."""
