@@ -1,0 +1,235 @@
+"""The per-customer summary: BTYD inputs (frequency, recency, T, monetary value) and spend metrics.
+
+Definitions (the README has them too):
+
+* a *purchase period* is a distinct calendar day with a purchase, in the store's time zone;
+* ``frequency`` = purchase periods - 1; ``recency`` = time from the first to the last purchase
+  period; ``T`` = time from the first purchase period to the end of the observation window
+  (``calibration_end`` when the data is split); time in days or weeks (days / 7);
+* ``monetary_value`` = mean net spend of the repeat purchase periods (the first is left out),
+  0 for one-time buyers;
+* historical CLV: ``spend_12m`` / ``spend_24m``, net spend in the 12 / 24 months up to ``end``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+from lifevalue.analytics.orders import ensure_order_tables
+from lifevalue.errors import ConfigError, InputError
+from lifevalue.io.reader import Ingested
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TimeUnit = Literal["days", "weeks"]
+UNIT_DAYS: dict[str, int] = {"days": 1, "weeks": 7}
+
+#: Columns of the summary, in output order (calibration columns only with a split).
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "first_purchase",
+    "last_purchase",
+    "orders",
+    "purchase_periods",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "total_spend",
+    "spend_12m",
+    "spend_24m",
+    "average_order_value",
+    "purchase_frequency_per_year",
+    "mean_days_between_orders",
+    "days_since_last_order",
+    "discount_share",
+    "refunded_amount",
+)
+
+
+@dataclass(frozen=True)
+class SummaryInfo:
+    """What a summary covers: the observation window and how many customers it holds."""
+
+    end: date
+    calibration_end: date | None
+    time_unit: TimeUnit
+    customers: int
+    customers_first_seen_in_holdout: int
+    orders_after_end: int
+
+
+def observation_bounds(ingested: Ingested) -> tuple[date, date]:
+    """First and last purchase day in the log (store time zone)."""
+    ensure_order_tables(ingested)
+    row = ingested.con.execute("SELECT min(local_date), max(local_date) FROM purchases").fetchall()[
+        0
+    ]
+    if row[0] is None:
+        raise InputError(
+            "no purchases to analyse: every accepted row is a refund, cancellation or pending "
+            "order (see ingest.json and rejects.csv)"
+        )
+    return row[0], row[1]
+
+
+def _check_window(
+    first: date, last: date, end: date | None, calibration_end: date | None
+) -> tuple[date, date | None]:
+    end = end or last
+    if end < first:
+        raise ConfigError(
+            f"the end date {end} is before the first order ({first}); choose --end on or after it"
+        )
+    if calibration_end is not None:
+        if calibration_end < first:
+            raise ConfigError(
+                f"the calibration end {calibration_end} is before the first order ({first})"
+            )
+        if calibration_end >= end:
+            raise ConfigError(
+                f"the calibration end {calibration_end} must be before the end date {end}"
+            )
+    return end, calibration_end
+
+
+def compute_summary(
+    ingested: Ingested,
+    *,
+    end: date | None = None,
+    calibration_end: date | None = None,
+    time_unit: TimeUnit = "days",
+    table: str = "customers",
+) -> SummaryInfo:
+    """Build the per-customer summary as the DuckDB table ``table`` on ``ingested.con``.
+
+    Parameters
+    ----------
+    ingested
+        The order log, from :func:`lifevalue.io.read_orders`.
+    end
+        Last day of observation (inclusive); default the last purchase day. Orders after it are
+        left out.
+    calibration_end
+        Split the data: ``frequency``, ``recency``, ``T`` and ``monetary_value`` describe the days
+        up to this date; ``holdout_frequency`` and ``holdout_monetary_value`` the days after it up
+        to ``end``. Customers whose first purchase is after it are left out (counted in the info).
+    time_unit
+        ``days`` or ``weeks`` (7 days) for ``recency`` and ``T``.
+
+    Returns
+    -------
+    SummaryInfo
+        The window and counts; the rows are in the DuckDB table.
+    """
+    if time_unit not in UNIT_DAYS:
+        raise ConfigError(f"time unit must be days or weeks, not '{time_unit}'")
+    first, last = observation_bounds(ingested)
+    end, calibration_end = _check_window(first, last, end, calibration_end)
+    cal = calibration_end or end
+    unit = float(UNIT_DAYS[time_unit])
+    con = ingested.con
+    holdout_cols = (
+        ",\n        coalesce(h.n, 0) AS holdout_frequency,"
+        "\n        coalesce(h.mean_spend, 0.0) AS holdout_monetary_value"
+        if calibration_end
+        else ""
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table} AS
+        WITH p AS (
+            SELECT * FROM purchases WHERE local_date <= DATE '{end}'
+        ), periods AS (
+            SELECT customer_id, local_date, sum(net) AS spend FROM p GROUP BY ALL
+        ), cal AS (
+            SELECT customer_id,
+                   min(local_date) AS first_day,
+                   max(local_date) AS last_day,
+                   count(*) AS n,
+                   sum(spend) AS spend,
+                   arg_min(spend, local_date) AS first_spend
+            FROM periods WHERE local_date <= DATE '{cal}' GROUP BY customer_id
+        ), h AS (
+            SELECT customer_id, count(*) AS n, avg(spend) AS mean_spend
+            FROM periods WHERE local_date > DATE '{cal}' GROUP BY customer_id
+        ), w AS (
+            SELECT customer_id, min(local_date) AS first_day, max(local_date) AS last_day,
+                   count(*) AS periods
+            FROM periods GROUP BY customer_id
+        ), o AS (
+            SELECT customer_id, count(*) AS orders, sum(net) AS net,
+                   count(*) FILTER (discounted) AS discounted
+            FROM p GROUP BY customer_id
+        ), e AS (
+            SELECT customer_id,
+                   sum(amount) AS total_spend,
+                   sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 12 MONTH) AS s12,
+                   sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
+                   sum(refund) AS refunded
+            FROM spend_events WHERE local_date <= DATE '{end}' GROUP BY customer_id
+        )
+        SELECT
+            cal.customer_id,
+            cal.first_day AS first_purchase,
+            cal.last_day AS last_purchase,
+            o.orders,
+            w.periods AS purchase_periods,
+            cal.n - 1 AS frequency,
+            (cal.last_day - cal.first_day) / {unit} AS recency,
+            (DATE '{cal}' - cal.first_day) / {unit} AS "T",
+            CASE WHEN cal.n > 1 THEN (cal.spend - cal.first_spend) / (cal.n - 1) ELSE 0.0 END
+                AS monetary_value,
+            coalesce(e.total_spend, 0.0) AS total_spend,
+            coalesce(e.s12, 0.0) AS spend_12m,
+            coalesce(e.s24, 0.0) AS spend_24m,
+            o.net / o.orders AS average_order_value,
+            o.orders / greatest((DATE '{end}' - w.first_day + 1) / 365.25, 1.0)
+                AS purchase_frequency_per_year,
+            CASE WHEN w.periods > 1
+                 THEN (w.last_day - w.first_day) / (w.periods - 1.0) END
+                AS mean_days_between_orders,
+            DATE '{end}' - w.last_day AS days_since_last_order,
+            o.discounted / o.orders AS discount_share,
+            coalesce(e.refunded, 0.0) AS refunded_amount{holdout_cols}
+        FROM cal
+        JOIN w USING (customer_id)
+        JOIN o USING (customer_id)
+        LEFT JOIN e USING (customer_id)
+        {"LEFT JOIN h USING (customer_id)" if calibration_end else ""}
+        """
+    )
+    customers = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    later = 0
+    if calibration_end:
+        later = con.execute(
+            f"SELECT count(*) FROM (SELECT customer_id FROM purchases "
+            f"WHERE local_date <= DATE '{end}' GROUP BY customer_id "
+            f"HAVING min(local_date) > DATE '{cal}')"
+        ).fetchall()[0][0]
+    after = con.execute(
+        f"SELECT count(*) FROM purchases WHERE local_date > DATE '{end}'"
+    ).fetchall()[0][0]
+    return SummaryInfo(
+        end=end,
+        calibration_end=calibration_end,
+        time_unit=time_unit,
+        customers=int(customers),
+        customers_first_seen_in_holdout=int(later),
+        orders_after_end=int(after),
+    )
+
+
+def customer_summary(
+    ingested: Ingested,
+    *,
+    end: date | None = None,
+    calibration_end: date | None = None,
+    time_unit: TimeUnit = "days",
+) -> pd.DataFrame:
+    """The per-customer summary as a pandas DataFrame (see :func:`compute_summary`)."""
+    compute_summary(ingested, end=end, calibration_end=calibration_end, time_unit=time_unit)
+    return ingested.con.execute("SELECT * FROM customers ORDER BY customer_id").df()

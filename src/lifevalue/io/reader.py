@@ -1,0 +1,894 @@
+"""Read order logs into the canonical orders table, validating every row.
+
+The work is done by DuckDB: files are scanned by DuckDB's CSV / Parquet / JSON readers, columns are
+mapped and parsed with SQL expressions, and rows that cannot be used are collected with their file,
+line, column and reason. Nothing is dropped silently: every row that does not reach the orders
+table is in the ``rejects`` table with a ``kind`` of ``rejected`` (bad data), ``skipped`` (expected
+and harmless for this source, such as UCI Online Retail rows without a customer) or ``duplicate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from lifevalue.errors import ConfigError, InputError
+from lifevalue.io.presets import (
+    CANONICAL_COLUMNS,
+    DEFAULT_DATE_FORMATS,
+    NUMBER_COLUMNS,
+    AmountLevel,
+    Preset,
+    get_preset,
+)
+from lifevalue.io.sources import (
+    Source,
+    detect,
+    expand_paths,
+    open_decompressed,
+    sniff_encoding,
+    transcode_to_utf8,
+)
+from lifevalue.settings import get_settings
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ReadOptions:
+    """How to read an order log. Every field is optional; presets fill in the rest.
+
+    Parameters
+    ----------
+    preset
+        ``shopify``, ``woocommerce``, ``cdnow``, ``online_retail`` or None for canonical names.
+    customer_col, order_col, date_col, amount_col, currency_col
+        Source column names overriding the preset.
+    columns
+        Further overrides, canonical name -> source column name.
+    date_format
+        strptime format of the date column (e.g. ``%d/%m/%Y``); default: ISO 8601 and the
+        month-first formats listed in the README.
+    timezone
+        Store time zone for timestamps without an offset (IANA name, e.g. ``Europe/London``).
+    currency
+        Currency to record when the file has no currency column.
+    delimiter, encoding
+        Override CSV sniffing.
+    amount_level
+        ``line`` (amounts add up per order) or ``order`` (amount is the order total).
+    strict
+        Stop at the first bad row instead of rejecting it.
+    """
+
+    preset: str | None = None
+    customer_col: str | None = None
+    order_col: str | None = None
+    date_col: str | None = None
+    amount_col: str | None = None
+    currency_col: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    timezone: str | None = None
+    currency: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    amount_level: AmountLevel | None = None
+    strict: bool = False
+
+    def overrides(self) -> dict[str, str]:
+        """Canonical column -> source column chosen explicitly by the user."""
+        explicit = {
+            "customer_id": self.customer_col,
+            "order_id": self.order_col,
+            "ordered_at": self.date_col,
+            "amount": self.amount_col,
+            "currency": self.currency_col,
+        }
+        out = {k: v for k, v in explicit.items() if v}
+        out.update(self.columns)
+        unknown = set(out) - set(CANONICAL_COLUMNS)
+        if unknown:
+            raise ConfigError(
+                f"unknown canonical column(s) {sorted(unknown)}; "
+                f"known: {', '.join(CANONICAL_COLUMNS)}"
+            )
+        return out
+
+
+@dataclass
+class FileReport:
+    """What was found in one input file."""
+
+    file: str
+    format: str
+    compression: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    rows: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ingested:
+    """The result of reading: a DuckDB connection holding the ``orders`` and ``rejects`` tables.
+
+    ``orders`` has the canonical columns of the data contract plus ``local_date`` (the purchase
+    period: the order's calendar day in the store time zone), ``__file`` and ``__line``.
+    ``rejects`` has ``file, line, column, value, reason, kind``.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    timezone: str
+    currency: str | None
+    amount_level: AmountLevel
+    files: list[FileReport]
+    stats: dict[str, Any]
+
+    def rejects_frame(self) -> Any:
+        """All rows that did not reach the orders table, as a pandas DataFrame."""
+        return self.con.execute("SELECT * FROM rejects ORDER BY file_index, line").df()
+
+    def write_rejects(self, path: Path) -> None:
+        """Write ``rejects.csv`` (file, line, column, value, reason, kind)."""
+        self.con.execute(
+            'COPY (SELECT file, line, "column", value, reason, kind FROM rejects '
+            f"ORDER BY file_index, line) TO '{_sql_path(path)}' (HEADER, DELIMITER ',')"
+        )
+
+
+def _sql_path(path: Path | str) -> str:
+    return str(path).replace("'", "''")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+# ---------------------------------------------------------------------------------------------
+# loading files into raw relations
+
+
+@dataclass
+class _Raw:
+    """A file loaded (or viewable) in DuckDB: relation name, its columns and types, line offset."""
+
+    relation: str
+    columns: dict[str, str]
+    line_expr: str
+    source: Source
+    report: FileReport
+    structural: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+class _Loader:
+    def __init__(self, con: duckdb.DuckDBPyConnection, options: ReadOptions, preset: Preset):
+        self.con = con
+        self.options = options
+        self.preset = preset
+        self.workdir = tempfile.mkdtemp(prefix="lifevalue-")
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def load(self, index: int, source: Source) -> _Raw:
+        report = FileReport(source.name, source.format, source.compression)
+        if source.format == "parquet":
+            return self._parquet(index, source, report)
+        if source.format == "jsonl":
+            return self._jsonl(index, source, report)
+        return self._csv(index, source, report)
+
+    def _describe(self, relation: str) -> dict[str, str]:
+        rows = self.con.execute(f"DESCRIBE {relation}").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def _parquet(self, index: int, source: Source, report: FileReport) -> _Raw:
+        name = f"raw_{index}"
+        try:
+            self.con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
+                f"{_lit(_sql_path(source.path))}, file_row_number=true)"
+            )
+            cols = self._describe(name)
+        except duckdb.Error as exc:
+            raise InputError(f"cannot read the Parquet file: {exc}", file=source.name) from None
+        cols.pop("file_row_number", None)
+        return _Raw(name, cols, "file_row_number + 1", source, report)
+
+    def _jsonl(self, index: int, source: Source, report: FileReport) -> _Raw:
+        name = f"raw_{index}"
+        try:
+            self.con.execute(
+                f"CREATE TABLE {name} AS SELECT * FROM read_json({_lit(_sql_path(source.path))}, "
+                "format='newline_delimited', union_by_name=true)"
+            )
+        except duckdb.Error as exc:
+            raise InputError(f"cannot read the JSON Lines file: {exc}", file=source.name) from None
+        return _Raw(name, self._describe(name), "rowid + 1", source, report)
+
+    def _csv(self, index: int, source: Source, report: FileReport) -> _Raw:
+        encoding = self.options.encoding or self.preset.encoding or sniff_encoding(source)
+        report.encoding = encoding
+        path: Path = source.path
+        compression = source.compression
+        if encoding.lower().replace("_", "-") in ("cp1252", "windows-1252") or (
+            encoding.lower() not in ("utf-8", "utf8", "utf-16", "latin-1", "latin1", "iso-8859-1")
+        ):
+            path = transcode_to_utf8(source, encoding, self.workdir)
+            compression = "none"
+            duck_encoding = "utf-8"
+        else:
+            duck_encoding = {"utf8": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1"}.get(
+                encoding.lower(), encoding.lower()
+            )
+        comp = {"none": "none", "gzip": "gzip", "zstd": "zstd"}[compression]
+        name = f"raw_{index}"
+        if self.preset.name == "cdnow":
+            return self._cdnow(name, path, comp, duck_encoding, source, report)
+        args = [
+            f"{_lit(_sql_path(path))}",
+            "all_varchar=true",
+            "header=true",
+            f"compression={_lit(comp)}",
+            f"encoding={_lit(duck_encoding)}",
+            "store_rejects=true",
+            f"rejects_table={_lit(name + '_errors')}",
+            f"rejects_scan={_lit(name + '_scans')}",
+        ]
+        delimiter = self.options.delimiter or self._sniff_delimiter(path, comp, duck_encoding)
+        if delimiter:
+            args.append(f"delim={_lit(delimiter)}")
+        try:
+            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv({', '.join(args)})")
+            scan = self.con.execute(f"SELECT delimiter FROM {name}_scans").fetchall()
+            errors = self.con.execute(
+                f"SELECT line, coalesce(column_name, ''), error_message FROM {name}_errors "
+                "ORDER BY line"
+            ).fetchall()
+        except duckdb.Error as exc:
+            msg = str(exc).split("\n")[0]
+            raise InputError(
+                f"cannot read this as CSV: {msg}",
+                file=source.name,
+                hint="check the delimiter (--delimiter) and encoding (--encoding)",
+            ) from None
+        report.delimiter = delimiter or (str(scan[0][0]) if scan else None)
+        cols = self._describe(name)
+        if len(cols) == 1 and not self.options.delimiter:
+            only = next(iter(cols))
+            if not re.fullmatch(r"[\w .\-]+", only):
+                raise InputError(
+                    "this does not look like a CSV file: no delimiter found in the header "
+                    f"{only[:60]!r}",
+                    file=source.name,
+                    line=1,
+                    hint="pass --delimiter if the file uses an unusual separator",
+                )
+        raw = _Raw(name, cols, "rowid + 2", source, report)
+        raw.structural = [(int(r[0]), str(r[1]), str(r[2])) for r in errors]
+        return raw
+
+    def _sniff_delimiter(self, path: Path, comp: str, encoding: str) -> str | None:
+        try:
+            rows = self.con.execute(
+                f"SELECT Delimiter FROM sniff_csv({_lit(_sql_path(path))}, "
+                f"compression={_lit(comp)}, encoding={_lit(encoding)})"
+            ).fetchall()
+        except duckdb.Error:
+            return None
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    def _cdnow(
+        self, name: str, path: Path, comp: str, encoding: str, source: Source, report: FileReport
+    ) -> _Raw:
+        # Whitespace-separated with leading blanks: read whole lines, split in SQL.
+        self.con.execute(
+            f"CREATE TABLE {name}_lines AS SELECT regexp_split_to_array(trim(line), '\\s+') AS f "
+            f"FROM read_csv({_lit(_sql_path(path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+            f"delim='\\x01', quote='', escape='', compression={_lit(comp)}, "
+            f"encoding={_lit(encoding)})"
+        )
+        first = self.con.execute(f"SELECT f FROM {name}_lines WHERE rowid = 0").fetchall()
+        if not first:
+            raise InputError("the file is empty", file=source.name)
+        fields = list(first[0][0])
+        has_header = bool(fields) and fields[0].lower() == "customer_id"
+        if has_header:
+            names = ["customer_id", "date", "number_of_cds", "dollar_value"]
+            offset, skip = "1", "WHERE rowid > 0"
+        else:
+            names = ["master_customer_id", "customer_id", "date", "number_of_cds", "dollar_value"]
+            offset, skip = "1", ""
+        select = ", ".join(f"f[{i + 1}] AS {_q(n)}" for i, n in enumerate(names))
+        self.con.execute(
+            f"CREATE TABLE {name} AS SELECT {select}, len(f) AS __nfields, rowid AS __rid "
+            f"FROM {name}_lines {skip}"
+        )
+        bad = self.con.execute(
+            f"SELECT __rid + 1, len FROM (SELECT __rid, __nfields AS len FROM {name}) "
+            f"WHERE len <> {len(names)} ORDER BY 1"
+        ).fetchall()
+        raw = _Raw(name, {n: "VARCHAR" for n in names}, f"__rid + {offset}", source, report)
+        raw.structural = [
+            (int(r[0]), "", f"expected {len(names)} fields, found {r[1]}") for r in bad
+        ]
+        if bad:
+            self.con.execute(f"DELETE FROM {name} WHERE __nfields <> {len(names)}")
+        return raw
+
+
+# ---------------------------------------------------------------------------------------------
+# mapping and parsing
+
+
+def _map_columns(raw: _Raw, preset: Preset, overrides: dict[str, str]) -> dict[str, str]:
+    """Canonical column -> source column for one file."""
+    present = list(raw.columns)
+    by_norm: dict[str, str] = {}
+    for c in present:
+        by_norm.setdefault(_norm(c), c)
+    mapping: dict[str, str] = {}
+    for canon in CANONICAL_COLUMNS:
+        if canon in overrides:
+            wanted = overrides[canon]
+            if wanted in raw.columns:
+                mapping[canon] = wanted
+            elif _norm(wanted) in by_norm:
+                mapping[canon] = by_norm[_norm(wanted)]
+            else:
+                raise InputError(
+                    f"column '{wanted}' (given for {canon}) is not in the file; "
+                    f"columns found: {', '.join(present)}",
+                    file=raw.source.name,
+                    line=1,
+                )
+            continue
+        for cand in preset.columns.get(canon, ()):
+            if cand in raw.columns:
+                mapping[canon] = cand
+                break
+            if _norm(cand) in by_norm:
+                mapping[canon] = by_norm[_norm(cand)]
+                break
+    derive = "amount" not in mapping and "quantity" in mapping and "unit_price" in mapping
+    missing = [
+        c
+        for c in ("customer_id", "ordered_at", "amount")
+        if c not in mapping and not (c == "amount" and derive)
+    ]
+    if missing:
+        expected = []
+        for c in missing:
+            names = overrides.get(c) or " or ".join(preset.columns.get(c, (c,)))
+            expected.append(f"{c} ({names})")
+        how = f"preset '{preset.name}' expects " if preset.name != "canonical" else "expected "
+        raise InputError(
+            f"missing required column(s): {', '.join(missing)}; columns found: "
+            f"{', '.join(present)}; {how}{'; '.join(expected)}",
+            file=raw.source.name,
+            line=1,
+            hint="name the columns with --customer-col/--date-col/--amount-col or use --preset",
+        )
+    return mapping
+
+
+_NUM_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+_INT_TYPES = (*_NUM_TYPES, "UINTEGER", "UBIGINT")
+
+
+def _text_expr(col: str, dtype: str) -> str:
+    c = _q(col)
+    if dtype in ("DOUBLE", "FLOAT", "REAL") or dtype.startswith("DECIMAL"):
+        # ids stored as floats (17850.0) are written without the fraction
+        return (
+            f"CASE WHEN {c} = floor({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) "
+            f"ELSE CAST({c} AS VARCHAR) END"
+        )
+    if dtype == "VARCHAR":
+        return f"nullif(trim({c}), '')"
+    return f"CAST({c} AS VARCHAR)"
+
+
+def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
+    c = _q(col)
+    if dtype != "VARCHAR":
+        return f"TRY_CAST({c} AS DOUBLE)"
+    v = f"regexp_replace(trim({c}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '')"
+    if decimal_comma:
+        v = f"replace(replace({v}, '.', ''), ',', '.')"
+    else:
+        v = (
+            f"CASE WHEN regexp_full_match({v}, '-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d*)?') "
+            f"THEN replace({v}, ',', '') ELSE {v} END"
+        )
+    return f"TRY_CAST({v} AS DOUBLE)"
+
+
+def _date_expr(col: str, dtype: str, formats: Sequence[str]) -> str:
+    c = _q(col)
+    if dtype in ("TIMESTAMP WITH TIME ZONE",):
+        return c
+    if dtype.startswith("TIMESTAMP") or dtype == "DATE":
+        return f"CAST({c} AS TIMESTAMPTZ)"
+    v = f"trim(CAST({c} AS VARCHAR))"
+    parts = []
+    if not formats:
+        parts.append(f"TRY_CAST({v} AS TIMESTAMPTZ)")
+        parts.append(f"try_strptime({v}, '%Y-%m-%d %H:%M:%S %z')")
+        formats = DEFAULT_DATE_FORMATS
+    fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
+    parts.append(f"CAST(try_strptime({v}, {fmt_list}) AS TIMESTAMPTZ)")
+    return "COALESCE(" + ", ".join(parts) + ")"
+
+
+def _looks_decimal_comma(con: duckdb.DuckDBPyConnection, raw: _Raw, cols: list[str]) -> bool:
+    """True when the file's amounts are written with a decimal comma (``12,50``)."""
+    if raw.report.delimiter == "," or not cols:
+        return False
+    checks = " + ".join(
+        f"count(*) FILTER (regexp_full_match(trim({_q(c)}), '-?[\\d.]*\\d,\\d+'))" for c in cols
+    )
+    dots = " + ".join(
+        f"count(*) FILTER (regexp_full_match(trim({_q(c)}), '-?\\d+\\.\\d{{1,2}}'))" for c in cols
+    )
+    row = con.execute(
+        f"SELECT {checks}, {dots} FROM (SELECT * FROM {raw.relation} LIMIT 20000)"
+    ).fetchall()[0]
+    return int(row[0]) > 0 and int(row[0]) >= int(row[1])
+
+
+def _stage_select(
+    con: duckdb.DuckDBPyConnection,
+    index: int,
+    raw: _Raw,
+    mapping: dict[str, str],
+    preset: Preset,
+    options: ReadOptions,
+) -> str:
+    """SELECT producing the staged rows of one file: parsed columns plus the first problem."""
+    formats: tuple[str, ...] = (
+        (options.date_format,) if options.date_format else preset.date_formats
+    )
+    number_src = [
+        mapping[c] for c in NUMBER_COLUMNS if c in mapping and raw.columns[mapping[c]] == "VARCHAR"
+    ]
+    decimal_comma = _looks_decimal_comma(con, raw, number_src)
+    out: dict[str, str] = {}
+    checks: list[tuple[str, str, str, str]] = []  # (condition, column, value expr, reason)
+    for canon in CANONICAL_COLUMNS:
+        src = mapping.get(canon)
+        if src is None:
+            out[canon] = "NULL"
+            continue
+        dtype = raw.columns[src]
+        raw_text = f"CAST({_q(src)} AS VARCHAR)"
+        if canon == "ordered_at":
+            expr = _date_expr(src, dtype, formats)
+            out[canon] = expr
+            example = formats[0] if formats else "2024-01-31 or 2024-01-31 14:05:00"
+            checks.append((f"nullif(trim({raw_text}), '') IS NULL", src, "''", "missing date"))
+            checks.append(
+                (
+                    f"({expr}) IS NULL",
+                    src,
+                    raw_text,
+                    f"cannot parse date (expected e.g. {example}; set --date-format)",
+                )
+            )
+        elif canon in NUMBER_COLUMNS:
+            expr = _number_expr(src, dtype, decimal_comma)
+            out[canon] = expr
+            checks.append(
+                (
+                    f"nullif(trim({raw_text}), '') IS NOT NULL AND ({expr}) IS NULL",
+                    src,
+                    raw_text,
+                    "not a number",
+                )
+            )
+        else:
+            out[canon] = _text_expr(src, dtype)
+    if "order_id" not in mapping:
+        # no order ids: one order per customer and timestamp (as the data contract says)
+        out["order_id"] = (
+            f"({out['customer_id']}) || '@' || strftime({out['ordered_at']}, '%Y-%m-%dT%H:%M:%S%z')"
+        )
+    if "amount" not in mapping and "quantity" in mapping and "unit_price" in mapping:
+        out["amount"] = f"({out['quantity']}) * ({out['unit_price']})"
+    amount_col = mapping.get("amount") or mapping.get("unit_price") or "amount"
+    level = options.amount_level or preset.amount_level
+    if level == "line":
+        checks.append((f"({out['amount']}) IS NULL", amount_col, "''", "missing amount"))
+    # customer last: a row without a customer may be expected (skipped) rather than bad
+    cust = mapping["customer_id"]
+    no_customer = f"({out['customer_id']}) IS NULL"
+    if preset.cancellation_prefix and "order_id" in mapping:
+        cancel = f"starts_with({out['order_id']}, {_lit(preset.cancellation_prefix)})"
+        status = f"CASE WHEN {cancel} THEN 'cancelled' ELSE NULL END"
+        if "status" in mapping:
+            status = f"coalesce({status}, {out['status']})"
+        out["status"] = status
+    status_map = preset.status_map
+    if status_map and "status" in mapping:
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in status_map.items())
+        out["status"] = f"(CASE lower({out['status']}) {cases} ELSE lower({out['status']}) END)"
+    if "currency" not in mapping:
+        cur = options.currency or preset.currency
+        out["currency"] = _lit(cur) if cur else "NULL"
+    else:
+        out["currency"] = f"upper({out['currency']})"
+
+    problem_col = "CASE " + " ".join(f"WHEN {c} THEN {_lit(col)}" for c, col, _, _ in checks)
+    problem_val = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, _, v, _ in checks)
+    problem_why = "CASE " + " ".join(f"WHEN {c} THEN {_lit(r)}" for c, _, _, r in checks)
+    skip_missing = preset.skip_missing_customer
+    cust_reason = (
+        "no customer id (the row cannot be attributed to a customer)"
+        if skip_missing
+        else "missing customer id"
+    )
+    problem_col += f" WHEN {no_customer} THEN {_lit(cust)} ELSE NULL END"
+    problem_val += f" WHEN {no_customer} THEN '' ELSE NULL END"
+    problem_why += f" WHEN {no_customer} THEN {_lit(cust_reason)} ELSE NULL END"
+    kind = (
+        f"CASE WHEN {no_customer} AND {_lit('skip' if skip_missing else 'reject')} = 'skip' "
+        "AND (" + (" OR ".join(c for c, *_ in checks) or "FALSE") + ") IS NOT TRUE "
+        "THEN 'skipped' ELSE 'rejected' END"
+    )
+    cols_sql = ",\n  ".join(f"{expr} AS {_q(c)}" for c, expr in out.items())
+    return (
+        f"SELECT {index} AS __file, CAST({raw.line_expr} AS BIGINT) AS __line,\n  {cols_sql},\n"
+        f"  {problem_col} AS __pcol, {problem_val} AS __pval, {problem_why} AS __pwhy,\n"
+        f"  {kind} AS __pkind\n"
+        f"FROM {raw.relation}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# exact line numbers
+
+
+def _csv_line_map(
+    source: Source, encoding: str, delimiter: str, structural: set[int], rows: int
+) -> list[int] | None:
+    """Line number of each record DuckDB kept, when they are not simply rowid + 2.
+
+    Returns None when every record is one line (no blank lines, no quoted newlines, nothing
+    rejected by the CSV parser), the common case, decided by counting newlines.
+    """
+    newlines = 0
+    last = b""
+    with open_decompressed(source) as fh:
+        while chunk := fh.read(1 << 20):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines = newlines + (0 if last == b"\n" else 1)
+    if lines == rows + 1 and not structural:
+        return None
+    enc = "utf-8-sig" if encoding in ("utf-8", "utf8") else encoding
+    with open_decompressed(source) as fh:
+        text = io.TextIOWrapper(fh, encoding=enc, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter or ",")
+        next(reader, None)
+        prev = reader.line_num
+        mapping: list[int] = []
+        for rec in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not rec or start in structural:
+                continue
+            mapping.append(start)
+    return mapping
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole read
+
+
+def read_orders(
+    paths: Sequence[str | Path],
+    options: ReadOptions | None = None,
+    progress: Progress | None = None,
+) -> Ingested:
+    """Read one or more order files into the canonical orders table.
+
+    Parameters
+    ----------
+    paths
+        Files, folders or glob patterns; all are read as one log. CSV (delimiter and encoding
+        sniffed), Parquet and JSON Lines, optionally ``.gz`` or ``.zst`` compressed.
+    options
+        Column mapping, preset, time zone and validation behaviour.
+    progress
+        Called with a short description before each step (for progress display).
+
+    Returns
+    -------
+    Ingested
+        A DuckDB connection with tables ``orders`` and ``rejects``, and counts in ``stats``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, empty or unreadable files, mixed currencies, and (with ``strict``) the
+        first bad row, each with file, line and column.
+    """
+    options = options or ReadOptions()
+    preset = get_preset(options.preset)
+    overrides = options.overrides()
+    settings = get_settings()
+    timezone = options.timezone or preset.timezone or settings.store_timezone
+    say = progress or (lambda _msg: None)
+
+    files = expand_paths(list(paths))
+    if not files:
+        raise InputError("no input files given")
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET TimeZone = {_lit(timezone)}")
+        con.execute("SELECT now()::DATE").fetchall()
+    except duckdb.Error:
+        raise ConfigError(
+            f"unknown time zone '{timezone}' (use an IANA name such as Europe/London)"
+        ) from None
+    if settings.duckdb_threads:
+        con.execute(f"SET threads = {int(settings.duckdb_threads)}")
+    if settings.duckdb_memory_limit:
+        con.execute(f"SET memory_limit = {_lit(settings.duckdb_memory_limit)}")
+
+    loader = _Loader(con, options, preset)
+    raws: list[_Raw] = []
+    try:
+        selects: list[str] = []
+        has_order_ids = True
+        for i, path in enumerate(files):
+            say(f"reading {path.name}")
+            source = detect(path)
+            raw = loader.load(i, source)
+            mapping = _map_columns(raw, preset, overrides)
+            raw.report.columns = mapping
+            has_order_ids = has_order_ids and "order_id" in mapping
+            raws.append(raw)
+            selects.append(_stage_select(con, i, raw, mapping, preset, options))
+        say("validating rows")
+        con.execute("CREATE TABLE staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        for raw in raws:
+            raw.report.rows = 0
+        per_file = dict(con.execute("SELECT __file, count(*) FROM staged GROUP BY ALL").fetchall())
+        for i, raw in enumerate(raws):
+            raw.report.rows = int(per_file.get(i, 0)) + len(raw.structural)
+        _build_rejects(con, raws, options.strict)
+        level: AmountLevel = options.amount_level or preset.amount_level
+        _fix_line_numbers(con, raws)
+        _raise_if_strict(con, options.strict)
+        say("checking currencies and duplicates")
+        currency = _check_currency(con, raws)
+        dedupe = preset.dedupe and has_order_ids
+        _build_orders(con, dedupe=dedupe, level=level)
+        stats = _stats(con, raws, timezone, currency, level)
+    finally:
+        loader.close()
+        for raw in raws:
+            kind = "VIEW" if raw.source.format == "parquet" else "TABLE"
+            con.execute(f"DROP {kind} IF EXISTS {raw.relation}")
+            con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
+        con.execute("DROP TABLE IF EXISTS staged")
+    return Ingested(
+        con=con,
+        timezone=timezone,
+        currency=currency,
+        amount_level=level,
+        files=[r.report for r in raws],
+        stats=stats,
+    )
+
+
+def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], strict: bool) -> None:
+    con.execute(
+        'CREATE TABLE rejects (file_index INTEGER, file VARCHAR, line BIGINT, "column" VARCHAR, '
+        "value VARCHAR, reason VARCHAR, kind VARCHAR)"
+    )
+    con.execute("CREATE TEMP TABLE __files (idx INTEGER, name VARCHAR)")
+    con.executemany(
+        "INSERT INTO __files VALUES (?, ?)", [(i, r.source.name) for i, r in enumerate(raws)]
+    )
+    con.execute(
+        "INSERT INTO rejects SELECT s.__file, n.name, s.__line, s.__pcol, s.__pval, s.__pwhy, "
+        "s.__pkind FROM staged s JOIN __files n ON n.idx = s.__file WHERE s.__pwhy IS NOT NULL"
+    )
+    for i, raw in enumerate(raws):
+        for line, column, message in raw.structural:
+            con.execute(
+                "INSERT INTO rejects VALUES (?, ?, ?, ?, NULL, ?, 'rejected')",
+                [i, raw.source.name, line, column or None, f"malformed row: {message}"],
+            )
+
+
+def _fix_line_numbers(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> None:
+    """Replace the rowid-based line numbers of reported CSV rows by exact ones where needed."""
+    for i, raw in enumerate(raws):
+        if raw.source.format != "csv" or raw.line_expr != "rowid + 2":
+            continue
+        n_reported = con.execute(
+            "SELECT count(*) FROM rejects WHERE file_index = ? AND reason NOT LIKE 'malformed%'",
+            [i],
+        ).fetchall()[0][0]
+        if not n_reported:
+            continue
+        mapping = _csv_line_map(
+            raw.source,
+            raw.report.encoding or "utf-8",
+            raw.report.delimiter or ",",
+            {s[0] for s in raw.structural},
+            raw.report.rows - len(raw.structural),
+        )
+        if mapping is None:
+            continue
+        con.execute("CREATE OR REPLACE TEMP TABLE __linemap (rid BIGINT, line BIGINT)")
+        con.executemany(
+            "INSERT INTO __linemap VALUES (?, ?)", [(k + 2, v) for k, v in enumerate(mapping)]
+        )
+        for table, col in (("rejects", "line"), ("staged", "__line")):
+            where = "t.file_index" if table == "rejects" else "t.__file"
+            if table == "rejects":
+                con.execute(
+                    f"UPDATE rejects t SET line = m.line FROM __linemap m WHERE {where} = {i} "
+                    "AND t.line = m.rid AND t.reason NOT LIKE 'malformed%'"
+                )
+            else:
+                con.execute(
+                    f"UPDATE staged t SET {col} = m.line FROM __linemap m "
+                    f"WHERE {where} = {i} AND t.__line = m.rid"
+                )
+        con.execute("DROP TABLE __linemap")
+
+
+def _raise_if_strict(con: duckdb.DuckDBPyConnection, strict: bool) -> None:
+    if not strict:
+        return
+    first = con.execute(
+        "SELECT file, line, \"column\", value, reason FROM rejects WHERE kind = 'rejected' "
+        "ORDER BY file_index, line LIMIT 1"
+    ).fetchall()
+    if first:
+        file, line, column, value, reason = first[0]
+        shown = f": {value!r}" if value else ""
+        raise InputError(
+            f"{reason}{shown}",
+            file=str(file),
+            line=int(line),
+            column=column,
+            hint="--strict stops at the first bad row; without it the row goes to rejects.csv",
+        )
+
+
+def _check_currency(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> str | None:
+    rows = con.execute(
+        "SELECT currency, count(*) FROM staged WHERE __pwhy IS NULL AND currency IS NOT NULL "
+        "GROUP BY currency ORDER BY 2 DESC"
+    ).fetchall()
+    if len(rows) > 1:
+        found = ", ".join(f"{c} ({n} rows)" for c, n in rows)
+        raise InputError(
+            f"mixed currencies: {found}; lifevalue analyses one currency at a time",
+            file=raws[0].source.name if len(raws) == 1 else None,
+            hint="split the log by currency or convert the amounts first",
+        )
+    return str(rows[0][0]) if rows else None
+
+
+def _build_orders(con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: AmountLevel) -> None:
+    cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
+    body = (
+        f"SELECT {cols}, CAST(ordered_at AS DATE) AS local_date, "
+        "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at_utc, __file, __line "
+        "FROM staged WHERE __pwhy IS NULL"
+    )
+    if dedupe:
+        # Exact duplicates: identical in every canonical column; the first occurrence is kept.
+        con.execute(
+            f"CREATE TABLE accepted AS SELECT *, row_number() OVER (PARTITION BY {cols} "
+            f"ORDER BY __file, __line) AS __copy FROM ({body})"
+        )
+        con.execute(
+            "INSERT INTO rejects SELECT a.__file, n.name, a.__line, NULL, NULL, "
+            "'exact duplicate of an earlier row', 'duplicate' FROM accepted a "
+            "JOIN __files n ON n.idx = a.__file WHERE a.__copy > 1"
+        )
+        con.execute("DELETE FROM accepted WHERE __copy > 1")
+        con.execute("ALTER TABLE accepted DROP COLUMN __copy")
+    else:
+        con.execute(f"CREATE TABLE accepted AS {body}")
+    # orders: the canonical table; ordered_at in UTC
+    select = ", ".join(
+        "ordered_at_utc AS ordered_at" if c == "ordered_at" else _q(c) for c in CANONICAL_COLUMNS
+    )
+    con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM accepted")
+    con.execute("DROP TABLE accepted")
+    if level == "order":
+        missing = con.execute(
+            "SELECT count(*) FROM (SELECT order_id FROM orders GROUP BY order_id "
+            "HAVING count(amount) = 0)"
+        ).fetchall()[0][0]
+        if missing:
+            con.execute(
+                "INSERT INTO rejects SELECT o.__file, n.name, o.__line, 'amount', NULL, "
+                "'missing amount (no row of this order has a total)', 'rejected' FROM orders o "
+                "JOIN __files n ON n.idx = o.__file WHERE o.order_id IN "
+                "(SELECT order_id FROM orders GROUP BY order_id HAVING count(amount) = 0)"
+            )
+            con.execute(
+                "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM orders "
+                "GROUP BY order_id HAVING count(amount) = 0)"
+            )
+
+
+def _stats(
+    con: duckdb.DuckDBPyConnection,
+    raws: list[_Raw],
+    timezone: str,
+    currency: str | None,
+    level: AmountLevel,
+) -> dict[str, Any]:
+    kinds = dict(con.execute("SELECT kind, count(*) FROM rejects GROUP BY kind").fetchall())
+    reasons = con.execute(
+        "SELECT kind, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC"
+    ).fetchall()
+    o = con.execute(
+        "SELECT count(*), count(DISTINCT customer_id), count(DISTINCT order_id), "
+        "count(*) FILTER (status = 'cancelled'), count(DISTINCT order_id) FILTER "
+        "(status = 'cancelled'), count(*) FILTER (amount < 0), "
+        "count(*) FILTER (quantity < 0 AND coalesce(status, '') <> 'cancelled'), "
+        "count(*) FILTER (status = 'refunded'), min(ordered_at), max(ordered_at) FROM orders"
+    ).fetchall()[0]
+    rows_read = sum(r.report.rows for r in raws)
+    return {
+        "files": [
+            {
+                "file": r.report.file,
+                "format": r.report.format,
+                "compression": r.report.compression,
+                "encoding": r.report.encoding,
+                "delimiter": r.report.delimiter,
+                "rows": r.report.rows,
+                "columns": r.report.columns,
+            }
+            for r in raws
+        ],
+        "rows_read": rows_read,
+        "rows_accepted": int(o[0]),
+        "rows_rejected": int(kinds.get("rejected", 0)),
+        "rows_skipped": int(kinds.get("skipped", 0)),
+        "rows_duplicate": int(kinds.get("duplicate", 0)),
+        "reasons": [{"kind": k, "reason": r, "rows": int(n)} for k, r, n in reasons],
+        "customers": int(o[1]),
+        "orders": int(o[2]),
+        "cancellation_rows": int(o[3]),
+        "cancelled_orders": int(o[4]),
+        "negative_amount_rows": int(o[5]),
+        "return_rows": int(o[6]),
+        "refund_status_rows": int(o[7]),
+        "first_order_at": o[8].isoformat() if o[8] else None,
+        "last_order_at": o[9].isoformat() if o[9] else None,
+        "timezone": timezone,
+        "currency": currency,
+        "amount_level": level,
+    }

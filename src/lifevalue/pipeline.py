@@ -1,0 +1,116 @@
+"""The main job, end to end: read the log, summarise customers, retention and cohorts, write files.
+
+The CLI's ``analyze`` (and ``report``, ``segments``) call :func:`run_analysis`; library users can
+too. Everything stays in one DuckDB connection (``result.ingested.con``) with the tables
+``orders``, ``rejects``, ``purchases``, ``customers``, ``retention`` and ``cohorts``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lifevalue.analytics.cohorts import compute_cohorts
+from lifevalue.analytics.retention import compute_retention
+from lifevalue.analytics.summary import SummaryInfo, TimeUnit, compute_summary
+from lifevalue.io.reader import Ingested, ReadOptions, read_orders
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class AnalysisOptions:
+    """What to compute once the log is read (see ``lifevalue analyze --help``)."""
+
+    end: date | None = None
+    calibration_end: date | None = None
+    time_unit: TimeUnit = "days"
+    active_days: int = 365
+
+
+@dataclass
+class AnalysisResult:
+    """The read log and the computed tables (in ``ingested.con``)."""
+
+    ingested: Ingested
+    summary: SummaryInfo
+    options: AnalysisOptions
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def con(self) -> Any:
+        """The DuckDB connection holding every table."""
+        return self.ingested.con
+
+    def ingest_report(self) -> dict[str, Any]:
+        """Counts for ``ingest.json``: what was read, accepted, rejected, and why."""
+        s = self.summary
+        return {
+            **self.ingested.stats,
+            "observation_end": s.end.isoformat(),
+            "calibration_end": s.calibration_end.isoformat() if s.calibration_end else None,
+            "time_unit": s.time_unit,
+            "active_days": self.options.active_days,
+            "customers_in_summary": s.customers,
+            "customers_first_seen_after_calibration": s.customers_first_seen_in_holdout,
+            "purchases_after_end": s.orders_after_end,
+        }
+
+
+def run_analysis(
+    paths: Sequence[str | Path],
+    read: ReadOptions | None = None,
+    options: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Read an order log and compute the per-customer summary, retention and cohorts."""
+    options = options or AnalysisOptions()
+    say = progress or (lambda _msg: None)
+    ingested = read_orders(paths, read, progress=say)
+    say("summarising customers")
+    info = compute_summary(
+        ingested,
+        end=options.end,
+        calibration_end=options.calibration_end,
+        time_unit=options.time_unit,
+    )
+    say("computing retention and cohorts")
+    compute_retention(ingested, end=info.end, active_days=options.active_days)
+    compute_cohorts(ingested, end=info.end)
+    return AnalysisResult(ingested=ingested, summary=info, options=options)
+
+
+def _copy(con: Any, query: str, path: Path, fmt: str) -> None:
+    target = str(path).replace("'", "''")
+    options = (
+        "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
+    )
+    con.execute(f"COPY ({query}) TO '{target}' {options}")
+
+
+def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
+    """Write customers.parquet/.csv, retention.csv, cohorts.csv, ingest.json and rejects.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    con = result.con
+    files = {
+        "customers.parquet": out / "customers.parquet",
+        "customers.csv": out / "customers.csv",
+        "retention.csv": out / "retention.csv",
+        "cohorts.csv": out / "cohorts.csv",
+        "rejects.csv": out / "rejects.csv",
+        "ingest.json": out / "ingest.json",
+    }
+    customers = "SELECT * FROM customers ORDER BY customer_id"
+    _copy(con, customers, files["customers.parquet"], "parquet")
+    _copy(con, customers, files["customers.csv"], "csv")
+    _copy(con, "SELECT * FROM retention", files["retention.csv"], "csv")
+    _copy(con, "SELECT * FROM cohorts", files["cohorts.csv"], "csv")
+    result.ingested.write_rejects(files["rejects.csv"])
+    files["ingest.json"].write_text(
+        json.dumps(result.ingest_report(), indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    return files
