@@ -7,11 +7,31 @@ User errors (:class:`lifevalue.errors.LifevalueError`) print one red line and ex
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from lifevalue.errors import LifevalueError
+from lifevalue.cli_display import console, err_console, print_analysis, step_progress
+from lifevalue.cli_options import (
+    AmountColOpt,
+    AmountLevelOpt,
+    CurrencyColOpt,
+    CurrencyOpt,
+    CustomerColOpt,
+    DateColOpt,
+    DateFormatOpt,
+    DelimiterOpt,
+    EncodingOpt,
+    OrderColOpt,
+    OrdersArg,
+    PresetOpt,
+    StrictOpt,
+    TimezoneOpt,
+    build_read_options,
+    parse_date,
+)
+from lifevalue.errors import ConfigError, LifevalueError
 
 app = typer.Typer(
     name="lifevalue",
@@ -22,9 +42,15 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-#: Tables and summaries go to stdout; progress and errors to stderr.
-console = Console()
-err_console = Console(stderr=True)
+__all__ = ["app", "console", "err_console", "main"]
+
+
+@app.callback()
+def _root() -> None:
+    """Customer lifetime value for online stores: measure, understand, act.
+
+    Start with [bold]lifevalue analyze ORDERS --out DIR[/]; every command has --help.
+    """
 
 
 def main() -> None:
@@ -40,3 +66,93 @@ def main() -> None:
 
 
 # --- commands ------------------------------------------------------------------------------------
+
+
+@app.command()
+def analyze(
+    orders: OrdersArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the output files.")] = Path(
+        "lifevalue-out"
+    ),
+    end: Annotated[
+        str | None,
+        typer.Option(help="Last day of observation, YYYY-MM-DD (default: the last order's day)."),
+    ] = None,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option(
+            "--calibration-end",
+            help="Split at this day: frequency/recency/T/monetary_value describe the days up to "
+            "it; holdout_frequency and holdout_monetary_value the days after it up to --end.",
+        ),
+    ] = None,
+    time_unit: Annotated[
+        str, typer.Option("--time-unit", help="Unit of recency and T: days or weeks.")
+    ] = "days",
+    active_days: Annotated[
+        int,
+        typer.Option(
+            "--active-days",
+            help="For retention: a customer counts as active at a date if they bought within "
+            "this many previous days.",
+        ),
+    ] = 365,
+    preset: PresetOpt = None,
+    customer_col: CustomerColOpt = None,
+    order_col: OrderColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    currency_col: CurrencyColOpt = None,
+    date_format: DateFormatOpt = None,
+    timezone: TimezoneOpt = None,
+    currency: CurrencyOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    amount_level: AmountLevelOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Value every customer and measure the store's retention.
+
+    Writes to --out: customers.parquet and customers.csv (one row per customer), retention.csv
+    (CRR, churn, repeat rate, AOV per month/quarter/year), cohorts.csv (monthly first-purchase
+    cohorts), ingest.json (counts) and rejects.csv (every row not used, with file, line, column
+    and reason).
+
+    [bold]Examples[/]
+
+      lifevalue analyze orders.csv --out results/
+
+      lifevalue analyze 'exports/*.csv.gz' --preset shopify --timezone America/New_York
+
+      lifevalue analyze CDNOW_sample.txt --preset cdnow --calibration-end 1997-09-30 --time-unit weeks
+    """
+    from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
+
+    if time_unit not in ("days", "weeks"):
+        raise ConfigError(f"--time-unit must be days or weeks, not '{time_unit}'")
+    read = build_read_options(
+        preset=preset,
+        customer_col=customer_col,
+        order_col=order_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        currency_col=currency_col,
+        date_format=date_format,
+        timezone=timezone,
+        currency=currency,
+        delimiter=delimiter,
+        encoding=encoding,
+        amount_level=amount_level,
+        strict=strict,
+    )
+    options = AnalysisOptions(
+        end=parse_date(end, "--end"),
+        calibration_end=parse_date(calibration_end, "--calibration-end"),
+        time_unit=time_unit,  # type: ignore[arg-type]
+        active_days=active_days,
+    )
+    with step_progress() as say:
+        result = run_analysis(orders, read, options, progress=say)
+        say("writing files")
+        files = write_outputs(result, out)
+    print_analysis(result, files)
