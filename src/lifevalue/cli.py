@@ -124,7 +124,8 @@ def analyze(
 
       lifevalue analyze 'exports/*.csv.gz' --preset shopify --timezone America/New_York
 
-      lifevalue analyze CDNOW_sample.txt --preset cdnow --calibration-end 1997-09-30 --time-unit weeks
+      lifevalue analyze CDNOW_sample.txt --preset cdnow --calibration-end 1997-09-30 \
+        --time-unit weeks
     """
     from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
 
