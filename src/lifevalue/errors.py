@@ -59,3 +59,7 @@ class NotFittedError(LifevalueError):
 
 class ConvergenceError(LifevalueError):
     """A model fit did not converge; the message says why and what to try."""
+
+
+class InsufficientDataError(ConvergenceError):
+    """The data cannot identify the model (e.g. no repeat buyers); the message names a fallback."""
