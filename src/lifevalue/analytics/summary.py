@@ -161,7 +161,7 @@ def compute_summary(
                    count(*) AS periods
             FROM periods GROUP BY customer_id
         ), o AS (
-            SELECT customer_id, count(*) AS orders, sum(net) AS net,
+            SELECT customer_id, count(*) AS orders, sum(gross) AS gross,
                    count(*) FILTER (discounted) AS discounted
             FROM p GROUP BY customer_id
         ), e AS (
@@ -186,7 +186,7 @@ def compute_summary(
             coalesce(e.total_spend, 0.0) AS total_spend,
             coalesce(e.s12, 0.0) AS spend_12m,
             coalesce(e.s24, 0.0) AS spend_24m,
-            o.net / o.orders AS average_order_value,
+            o.gross / o.orders AS average_order_value,
             o.orders / greatest((DATE '{end}' - w.first_day + 1) / 365.25, 1.0)
                 AS purchase_frequency_per_year,
             CASE WHEN w.periods > 1
