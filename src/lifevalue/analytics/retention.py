@@ -84,6 +84,31 @@ def compute_retention(
                   FROM purchases)"""
         for p in periods
     )
+    per_raw = " UNION ALL ".join(
+        f"""
+            SELECT period, period_start, sum(buyers) AS buyers, sum(orders) AS orders,
+                   sum(gross) AS gross, sum(ret) AS ret, sum(n) AS n,
+                   sum(revenue) AS revenue
+            FROM (
+                SELECT '{p}' AS period, CAST(date_trunc('{p}', local_date) AS DATE)
+                         AS period_start,
+                       count(DISTINCT customer_id) AS buyers, count(*) AS orders,
+                       sum(gross) AS gross,
+                       count(DISTINCT customer_id) FILTER (first_day < date_trunc('{p}',
+                         local_date)) AS ret,
+                       0 AS n, 0.0 AS revenue
+                FROM pf GROUP BY ALL
+                UNION ALL
+                SELECT '{p}', CAST(date_trunc('{p}', first_day) AS DATE), 0, 0, 0, 0,
+                       count(*), 0.0
+                FROM firsts GROUP BY ALL
+                UNION ALL
+                SELECT '{p}', CAST(date_trunc('{p}', local_date) AS DATE), 0, 0, 0, 0, 0,
+                       sum(amount)
+                FROM spend_events WHERE local_date <= DATE '{end}' GROUP BY ALL
+            ) GROUP BY period, period_start"""
+        for p in periods
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
@@ -114,46 +139,33 @@ def compute_retention(
         ), active_at AS (
             SELECT a.day, coalesce(r.active, 0) AS active
             FROM at_dates a ASOF LEFT JOIN running r ON a.day >= r.d
+        ), pf AS (
+            SELECT p.customer_id, p.local_date, p.net, p.gross, f.first_day
+            FROM purchases p JOIN firsts f USING (customer_id)
+            WHERE p.local_date <= DATE '{end}'
+        ), per_raw AS ({per_raw}
         ), per AS (
             SELECT b.period, b.period_start, b.period_end,
-                   count(DISTINCT p.customer_id) AS buyers,
-                   count(p.order_id) AS orders,
-                   coalesce(sum(p.net), 0) AS net,
-                   coalesce(sum(p.gross), 0) AS gross,
-                   count(DISTINCT p.customer_id) FILTER (f.first_day < b.period_start)
-                     AS returning
-            FROM b
-            LEFT JOIN purchases p
-              ON p.local_date BETWEEN b.period_start AND b.period_end
-            LEFT JOIN firsts f ON f.customer_id = p.customer_id
-            GROUP BY ALL
-        ), news AS (
-            SELECT b.period, b.period_start, count(f.customer_id) AS n
-            FROM b LEFT JOIN firsts f ON f.first_day BETWEEN b.period_start AND b.period_end
-            GROUP BY ALL
-        ), refunds AS (
-            SELECT b.period, b.period_start, coalesce(sum(e.amount), 0) AS amount
-            FROM b LEFT JOIN spend_events e
-              ON e.local_date BETWEEN b.period_start AND b.period_end
-            GROUP BY ALL
+                   coalesce(r.buyers, 0) AS buyers, coalesce(r.orders, 0) AS orders,
+                   coalesce(r.gross, 0) AS gross, coalesce(r.ret, 0) AS ret,
+                   coalesce(r.n, 0) AS n, coalesce(r.revenue, 0) AS revenue
+            FROM b LEFT JOIN per_raw r USING (period, period_start)
         )
         SELECT per.period, per.period_start, per.period_end,
                CAST(sa.active AS BIGINT) AS customers_start,
                CAST(ea.active AS BIGINT) AS customers_end,
-               news.n AS new_customers,
-               CASE WHEN sa.active > 0 THEN (ea.active - news.n) * 100.0 / sa.active END AS crr,
-               CASE WHEN sa.active > 0 THEN 100.0 - (ea.active - news.n) * 100.0 / sa.active
+               per.n AS new_customers,
+               CASE WHEN sa.active > 0 THEN (ea.active - per.n) * 100.0 / sa.active END AS crr,
+               CASE WHEN sa.active > 0 THEN 100.0 - (ea.active - per.n) * 100.0 / sa.active
                     END AS churn_rate,
                per.buyers, per.orders,
-               refunds.amount AS revenue,
+               per.revenue AS revenue,
                CASE WHEN per.orders > 0 THEN per.gross / per.orders END AS aov,
                CASE WHEN per.buyers > 0 THEN per.orders / per.buyers END AS purchase_frequency,
-               CASE WHEN per.buyers > 0 THEN per.returning * 100.0 / per.buyers END
+               CASE WHEN per.buyers > 0 THEN per.ret * 100.0 / per.buyers END
                  AS repeat_purchase_rate,
                {L} AS active_days
         FROM per
-        JOIN news USING (period, period_start)
-        JOIN refunds USING (period, period_start)
         JOIN active_at sa ON sa.day = CAST(per.period_start - 1 AS DATE)
         JOIN active_at ea ON ea.day = per.period_end
         ORDER BY CASE per.period WHEN 'month' THEN 1 WHEN 'quarter' THEN 2 ELSE 3 END,

@@ -802,7 +802,16 @@ def _build_orders(con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: Amount
         "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at_utc, __file, __line "
         "FROM staged WHERE __pwhy IS NULL"
     )
+    has_duplicates = False
     if dedupe:
+        # cheap pre-check: rows whose hash of all canonical columns occurs more than once
+        has_duplicates = bool(
+            con.execute(
+                f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM staged "
+                "WHERE __pwhy IS NULL GROUP BY h HAVING count(*) > 1)"
+            ).fetchall()[0][0]
+        )
+    if has_duplicates:
         # Exact duplicates: identical in every canonical column; the first occurrence is kept.
         con.execute(
             f"CREATE TABLE accepted AS SELECT *, row_number() OVER (PARTITION BY {cols} "
