@@ -184,8 +184,9 @@ def main() -> None:
             orders_pq = WORK / f"orders_{args.customers}.parquet"
             if not orders_pq.exists():
                 duckdb.connect().execute(
-                    f"COPY (SELECT customer_id, min(ordered_at) AS ordered_at, sum(amount) AS amount "
-                    f"FROM read_parquet('{pq}') WHERE coalesce(status, '') <> 'cancelled' "
+                    "COPY (SELECT customer_id, min(ordered_at) AS ordered_at, "
+                    f"sum(amount) AS amount FROM read_parquet('{pq}') "
+                    "WHERE coalesce(status, '') <> 'cancelled' "
                     f"GROUP BY customer_id, order_id HAVING sum(amount) > 0) TO '{orders_pq}'"
                 )
             times = []
