@@ -1,0 +1,1112 @@
+"""What all models share: input handling, compression to unique rows, the optimiser, standard
+errors, persistence, and the prediction API of purchase models.
+
+Conventions
+-----------
+* Parameters are estimated by maximum likelihood in log space (every parameter is positive) with
+  SciPy's L-BFGS-B. The objective is the *mean* negative log-likelihood per customer plus
+  ``penalizer * sum(theta**2)`` (natural-scale parameters), as in the lifetimes package, so a
+  penalizer means the same on small and large data sets.
+* ``log_likelihood_`` is the full, unpenalised log-likelihood of the data (no constant dropped).
+* Standard errors come from the inverse Hessian of the (penalised) total negative log-likelihood in
+  log space, by central finite differences, mapped to natural scale by the delta method. The 95%
+  confidence intervals are computed in log space and exponentiated (``exp(log θ ± 1.96 se)``), so
+  they are asymmetric and always positive.
+* Times (``recency``, ``T``, horizons ``t``) are in the time unit of the summary the model was
+  fitted on (``time_unit``, e.g. ``"days"`` or ``"weeks"``); the models never convert time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.optimize import minimize
+
+from lifevalue.errors import ConvergenceError, InputError, NotFittedError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+ArrayLike = npt.ArrayLike
+
+FORMAT_VERSION = 1
+"""Version of the JSON format written by :meth:`BaseModel.to_dict`."""
+
+LOG_BOUND = 20.0
+"""Log-parameters are kept in [-LOG_BOUND, LOG_BOUND] (about 2e-9 to 5e8)."""
+
+Z95 = 1.959963984540054
+
+HISTORICAL_CLV_HINT = (
+    "use the simple historical CLV (spend in the last 12 or 24 months: the spend_12m / spend_24m "
+    "columns of the customer summary) instead"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# input handling
+# --------------------------------------------------------------------------------------------
+
+
+def as_float_array(values: ArrayLike, name: str) -> FloatArray:
+    """Return ``values`` as a 1-d float64 array, raising :class:`InputError` on NaN/inf."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputError(f"expected a 1-d array, got shape {arr.shape}", column=name)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise InputError(
+            f"value {arr[bad]} at position {bad} is not a finite number",
+            column=name,
+            hint="fill or drop missing values before fitting or predicting",
+        )
+    return arr
+
+
+def column(data: pd.DataFrame, names: tuple[str, ...]) -> FloatArray:
+    """The first of ``names`` that is a column of ``data``, as a float array."""
+    for name in names:
+        if name in data.columns:
+            return as_float_array(data[name].to_numpy(dtype=np.float64), name)
+    raise InputError(
+        f"the data has no column {names[0]!r}",
+        column=names[0],
+        hint=f"expected one of {', '.join(names)}; columns present: {', '.join(map(str, data))}",
+    )
+
+
+FREQUENCY_COLUMNS = ("frequency", "x")
+RECENCY_COLUMNS = ("recency", "t_x")
+T_COLUMNS = ("T",)
+MONETARY_COLUMNS = ("monetary_value", "zbar")
+WEIGHT_COLUMNS = ("weights", "weight", "count")
+
+
+def rft_arrays(
+    frequency: ArrayLike | pd.DataFrame,
+    recency: ArrayLike | None,
+    T: ArrayLike | None,
+    *,
+    validate: bool = True,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Frequency, recency and T as aligned float arrays, from arrays or from one DataFrame.
+
+    Scalars broadcast against arrays. With ``validate`` the values are checked: frequency a
+    non-negative whole number, ``0 <= recency <= T``, ``T >= 0``.
+    """
+    if isinstance(frequency, pd.DataFrame):
+        if recency is not None or T is not None:
+            raise InputError("pass either one DataFrame or three arrays, not both")
+        x = column(frequency, FREQUENCY_COLUMNS)
+        tx = column(frequency, RECENCY_COLUMNS)
+        tt = column(frequency, T_COLUMNS)
+    else:
+        if recency is None or T is None:
+            raise InputError(
+                "recency and T are required with a frequency array",
+                hint="pass frequency, recency, T arrays or one DataFrame with those columns",
+            )
+        x = as_float_array(frequency, "frequency")
+        tx = as_float_array(recency, "recency")
+        tt = as_float_array(T, "T")
+        x, tx, tt = (np.ascontiguousarray(a) for a in np.broadcast_arrays(x, tx, tt))
+    if validate:
+        check_rft(x, tx, tt)
+    return x, tx, tt
+
+
+def check_rft(x: FloatArray, tx: FloatArray, T: FloatArray) -> None:
+    """Raise :class:`InputError` unless the summary columns are consistent."""
+    checks: list[tuple[BoolArray, str, str]] = [
+        (x < 0, "frequency", "frequency (repeat purchases) must be >= 0"),
+        (x != np.round(x), "frequency", "frequency must be a whole number of repeat purchases"),
+        (tx < 0, "recency", "recency must be >= 0"),
+        (T < 0, "T", "T (customer age) must be >= 0"),
+        (tx > T * (1 + 1e-9) + 1e-12, "recency", "recency must not exceed T"),
+    ]
+    for bad, name, reason in checks:
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{reason}; row {i} has frequency={x[i]}, recency={tx[i]}, T={T[i]}",
+                column=name,
+                hint="check the customer summary (same time unit for recency and T)",
+            )
+
+
+def collapse_rows(
+    *columns: FloatArray, weights: FloatArray | None = None
+) -> tuple[list[FloatArray], FloatArray]:
+    """Collapse identical rows of the given columns into unique rows with summed weights.
+
+    Returns the unique columns (sorted) and the weight (count) of each unique row. Uses a stable
+    lexicographic sort, O(n log n), no Python loop over rows.
+    """
+    n = columns[0].shape[0]
+    w = np.ones(n) if weights is None else weights
+    if n == 0:
+        return [c.copy() for c in columns], w.copy()
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [c[order] for c in columns]
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for c in sorted_cols:
+        change[1:] |= c[1:] != c[:-1]
+    starts = np.flatnonzero(change)
+    uw = np.add.reduceat(w[order], starts)
+    return [c[starts] for c in sorted_cols], uw
+
+
+def weights_array(weights: ArrayLike | None, n: int) -> FloatArray | None:
+    """Validate optional per-row weights (counts of customers with that row)."""
+    if weights is None:
+        return None
+    w: FloatArray = np.broadcast_to(as_float_array(weights, "weights"), (n,)).astype(np.float64)
+    if np.any(w < 0):
+        raise InputError("weights must be >= 0", column="weights")
+    return w
+
+
+@dataclass(frozen=True)
+class RFTData:
+    """Unique (frequency, recency, T) rows with weights, plus per-frequency aggregates.
+
+    ``ux`` are the distinct frequencies, ``xi`` maps each row to its index in ``ux`` and ``wx`` is
+    the total weight of each distinct frequency: terms of a log-likelihood that depend on the
+    frequency only are evaluated once per distinct frequency.
+    """
+
+    x: FloatArray
+    tx: FloatArray
+    T: FloatArray
+    w: FloatArray
+    ux: FloatArray
+    xi: IntArray
+    wx: FloatArray
+
+    @property
+    def n_customers(self) -> float:
+        """Total weight (number of customers)."""
+        return float(self.w.sum())
+
+    @classmethod
+    def build(
+        cls,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        weights: FloatArray | None = None,
+        *,
+        collapse: bool = True,
+    ) -> RFTData:
+        """Collapse to unique rows (unless ``collapse`` is false) and drop zero-weight rows."""
+        if collapse:
+            (x, tx, T), w = collapse_rows(x, tx, T, weights=weights)
+        else:
+            w = np.ones(x.shape[0]) if weights is None else weights
+        keep = w > 0
+        if not np.all(keep):
+            x, tx, T, w = x[keep], tx[keep], T[keep], w[keep]
+        ux, xi = np.unique(x, return_inverse=True)
+        wx = np.bincount(xi, weights=w, minlength=ux.shape[0])
+        return cls(x, tx, T, w, ux, xi.astype(np.int64), wx.astype(np.float64))
+
+
+# --------------------------------------------------------------------------------------------
+# fit results and the optimiser
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FitResult:
+    """Everything a fit learned; the ``*_`` attributes of a model read from it."""
+
+    params: dict[str, float]
+    log_likelihood: float | None = None
+    covariance: FloatArray | None = None
+    n_customers: float | None = None
+    converged: bool = True
+    n_iterations: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Attempt:
+    x: FloatArray
+    fun: float
+    grad: FloatArray
+    success: bool
+    message: str
+    nit: int
+
+
+ObjectiveFn = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def numerical_gradient(fun: Callable[[FloatArray], float], x: FloatArray, h: float) -> FloatArray:
+    """Central finite-difference gradient of ``fun`` at ``x`` (step ``h`` in each coordinate)."""
+    g = np.empty_like(x)
+    for j in range(x.shape[0]):
+        e = np.zeros_like(x)
+        e[j] = h
+        g[j] = (fun(x + e) - fun(x - e)) / (2 * h)
+    return g
+
+
+def numerical_hessian(
+    grad: Callable[[FloatArray], FloatArray], x: FloatArray, h: float
+) -> FloatArray:
+    """Symmetrised central finite-difference Hessian from a gradient function."""
+    k = x.shape[0]
+    hess = np.empty((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        hess[:, j] = (grad(x + e) - grad(x - e)) / (2 * h)
+    return 0.5 * (hess + hess.T)
+
+
+def _safe_objective(fun: ObjectiveFn, k: int) -> ObjectiveFn:
+    """Wrap an objective so that a non-finite value turns into a large finite one."""
+
+    def wrapped(z: FloatArray) -> tuple[float, FloatArray]:
+        with np.errstate(all="ignore"):
+            f, g = fun(z)
+        if not np.isfinite(f):
+            return 1e100, np.zeros(k)
+        if not np.all(np.isfinite(g)):
+            g = np.nan_to_num(g, nan=0.0, posinf=1e10, neginf=-1e10)
+        return float(f), g
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------
+# the base class
+# --------------------------------------------------------------------------------------------
+
+
+class BaseModel(ABC):
+    """Base of all lifevalue models: hyper-parameters, fitted attributes, optimiser, persistence.
+
+    Parameters
+    ----------
+    penalizer
+        L2 penalty on the natural-scale parameters, added to the mean negative log-likelihood per
+        customer (``0`` = plain maximum likelihood). A small value such as ``0.001`` stabilises fits
+        on small or degenerate data sets.
+    n_starts
+        Number of optimiser starting points (the first is a data-based guess, the others random
+        perturbations of it with a fixed seed). The fit stops early once two starts agree.
+    max_iter
+        Maximum L-BFGS-B iterations per start.
+    random_state
+        Seed for the extra starting points.
+    time_unit
+        Time unit of recency, T and horizons (``"days"``, ``"weeks"``, ...); recorded for
+        persistence and CLV, taken from the data (``DataFrame.attrs["time_unit"]`` or a
+        ``time_unit`` column) when not given.
+    """
+
+    name: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+    analytic_gradient: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        penalizer: float = 0.0,
+        n_starts: int = 3,
+        max_iter: int = 2000,
+        random_state: int = 0,
+        time_unit: str | None = None,
+    ) -> None:
+        if penalizer < 0:
+            raise ValueError("penalizer must be >= 0")
+        if n_starts < 1:
+            raise ValueError("n_starts must be >= 1")
+        self.penalizer = float(penalizer)
+        self.n_starts = int(n_starts)
+        self.max_iter = int(max_iter)
+        self.random_state = int(random_state)
+        self.time_unit = time_unit
+        self._fit: FitResult | None = None
+
+    # ---- fitted attributes --------------------------------------------------------------
+
+    def _result(self) -> FitResult:
+        if self._fit is None:
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet: call fit(...) first, or build it with "
+                f"{type(self).__name__}.from_params(...) / load_model(path)"
+            )
+        return self._fit
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether parameters are available (fitted, loaded or set)."""
+        return self._fit is not None
+
+    @property
+    def params_(self) -> dict[str, float]:
+        """Estimated parameters, name -> value (natural scale)."""
+        return dict(self._result().params)
+
+    def _theta(self) -> FloatArray:
+        p = self._result().params
+        return np.array([p[n] for n in self.param_names], dtype=np.float64)
+
+    @property
+    def log_likelihood_(self) -> float:
+        """Log-likelihood of the data at the estimates (full likelihood, no constant dropped)."""
+        ll = self._result().log_likelihood
+        if ll is None:
+            raise NotFittedError("this model was built from parameters, not fitted: no likelihood")
+        return ll
+
+    @property
+    def n_customers_(self) -> float:
+        """Number of customers (total weight) the model was fitted on."""
+        n = self._result().n_customers
+        if n is None:
+            raise NotFittedError("this model was built from parameters, not fitted")
+        return n
+
+    @property
+    def converged_(self) -> bool:
+        """Whether the optimiser reached an interior optimum with a positive-definite Hessian."""
+        return self._result().converged
+
+    @property
+    def covariance_(self) -> FloatArray:
+        """Covariance matrix of the estimates (natural scale, order of ``param_names``)."""
+        cov = self._result().covariance
+        if cov is None:
+            raise NotFittedError("no covariance: the model was built from parameters, not fitted")
+        return cov.copy()
+
+    @property
+    def standard_errors_(self) -> dict[str, float]:
+        """Standard errors of the estimates (natural scale, delta method)."""
+        se = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None))
+        return dict(zip(self.param_names, map(float, se), strict=True))
+
+    @property
+    def confidence_intervals_(self) -> dict[str, tuple[float, float]]:
+        """95% confidence intervals, computed in log space: ``exp(log θ ± 1.96 · se(log θ))``."""
+        theta = self._theta()
+        se_log = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None)) / theta
+        lo = theta * np.exp(-Z95 * se_log)
+        hi = theta * np.exp(Z95 * se_log)
+        return {n: (float(a), float(b)) for n, a, b in zip(self.param_names, lo, hi, strict=True)}
+
+    @property
+    def aic_(self) -> float:
+        """Akaike information criterion, ``2k - 2 LL``."""
+        return 2 * len(self.param_names) - 2 * self.log_likelihood_
+
+    @property
+    def bic_(self) -> float:
+        """Bayesian information criterion, ``k log(n) - 2 LL`` with n the number of customers."""
+        return len(self.param_names) * math.log(self.n_customers_) - 2 * self.log_likelihood_
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates, standard errors and 95% intervals as a small table (one row per parameter)."""
+        params = self.params_
+        rows: dict[str, list[float]] = {"estimate": [params[n] for n in self.param_names]}
+        if self._result().covariance is not None:
+            se, ci = self.standard_errors_, self.confidence_intervals_
+            rows["standard_error"] = [se[n] for n in self.param_names]
+            rows["lower_95"] = [ci[n][0] for n in self.param_names]
+            rows["upper_95"] = [ci[n][1] for n in self.param_names]
+        return pd.DataFrame(rows, index=list(self.param_names))
+
+    def __repr__(self) -> str:
+        if self._fit is None:
+            return f"{type(self).__name__}(penalizer={self.penalizer}, not fitted)"
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self._fit.params.items())
+        return f"{type(self).__name__}({ps})"
+
+    # ---- construction from parameters ----------------------------------------------------
+
+    @classmethod
+    def from_params(cls, time_unit: str | None = None, **params: float) -> Self:
+        """A model with the given parameters and no fit (for prediction and simulation)."""
+        missing = set(cls.param_names) - set(params)
+        extra = set(params) - set(cls.param_names)
+        if missing or extra:
+            raise ValueError(
+                f"{cls.__name__} needs parameters {', '.join(cls.param_names)}"
+                f" (missing: {sorted(missing)}, unknown: {sorted(extra)})"
+            )
+        for k, v in params.items():
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"parameter {k} must be a positive number, got {v}")
+        model = cls(time_unit=time_unit)
+        model._fit = FitResult(params={n: float(params[n]) for n in cls.param_names})
+        return model
+
+    # ---- optimiser -------------------------------------------------------------------------
+
+    def _penalised(self, fun: ObjectiveFn) -> ObjectiveFn:
+        pen = self.penalizer
+
+        def objective(z: FloatArray) -> tuple[float, FloatArray]:
+            f, g = fun(z)
+            if pen > 0:
+                theta = np.exp(z)
+                f = f + pen * float(np.sum(theta**2))
+                g = g + pen * 2 * theta**2
+            return f, g
+
+        return objective
+
+    def _minimise(
+        self,
+        objective: ObjectiveFn,
+        x0: FloatArray,
+        n_obs: float,
+        *,
+        fallback_hint: str,
+    ) -> tuple[FloatArray, float, FloatArray, bool, int]:
+        """Minimise the penalised mean negative log-likelihood from several starts.
+
+        Returns the log-parameters, the mean objective, the covariance of the log-parameters
+        (inverse Hessian of the total penalised negative log-likelihood), whether it converged and
+        the number of iterations. Raises :class:`ConvergenceError` when no start converged.
+        """
+        k = x0.shape[0]
+        fun = _safe_objective(self._penalised(objective), k)
+        rng = np.random.default_rng(self.random_state)
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * k
+        attempts: list[_Attempt] = []
+        good: list[_Attempt] = []
+        for i in range(self.n_starts):
+            start = x0 if i == 0 else x0 + rng.normal(0.0, 1.0, k)
+            start = np.clip(start, -LOG_BOUND + 1, LOG_BOUND - 1)
+            res = minimize(
+                fun,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": self.max_iter, "ftol": 1e-14, "gtol": 1e-9, "maxls": 50},
+            )
+            f, g = fun(res.x)
+            att = _Attempt(res.x, f, g, bool(res.success), str(res.message), int(res.nit))
+            attempts.append(att)
+            if self._attempt_ok(att):
+                good.append(att)
+                if len(good) >= 2:
+                    best = min(good, key=lambda a: a.fun)
+                    agree = [
+                        a for a in good if abs(a.fun - best.fun) <= 1e-9 * max(1, abs(best.fun))
+                    ]
+                    if len(agree) >= 2:
+                        break
+        candidates = good if good else attempts
+        best = min(candidates, key=lambda a: a.fun)
+        nit = sum(a.nit for a in attempts)
+        reason = self._failure_reason(best)
+        cov_log: FloatArray | None = None
+        if reason is None:
+            hess = n_obs * self._objective_hessian(fun, best.x)
+            cov_log = self._invert_hessian(hess)
+            if cov_log is None:
+                reason = (
+                    "the likelihood is flat in some direction at the optimum (the Hessian is not "
+                    "positive definite), so the parameters are not identified by these data"
+                )
+        if reason is not None or cov_log is None:
+            raise ConvergenceError(self._failure_message(best, reason or "", fallback_hint))
+        return best.x, best.fun, cov_log, True, nit
+
+    def _objective_hessian(self, fun: ObjectiveFn, z: FloatArray) -> FloatArray:
+        if self.analytic_gradient:
+            return numerical_hessian(lambda v: fun(v)[1], z, 1e-5)
+        return numerical_hessian(lambda v: fun(v)[1], z, 1e-4)
+
+    @staticmethod
+    def _invert_hessian(hess: FloatArray) -> FloatArray | None:
+        if not np.all(np.isfinite(hess)):
+            return None
+        try:
+            evals = np.linalg.eigvalsh(hess)
+        except np.linalg.LinAlgError:
+            return None
+        if evals.min() <= 1e-12 * max(1.0, abs(evals.max())):
+            return None
+        cov: FloatArray = np.asarray(np.linalg.inv(hess), dtype=np.float64)
+        return 0.5 * (cov + cov.T)
+
+    def _attempt_ok(self, att: _Attempt) -> bool:
+        return self._failure_reason(att) is None
+
+    def _failure_reason(self, att: _Attempt) -> str | None:
+        if not np.isfinite(att.fun) or att.fun >= 1e99:
+            return "the log-likelihood could not be evaluated (it is not finite) at the estimates"
+        at_bound = np.abs(att.x) >= LOG_BOUND - 1e-6
+        if np.any(at_bound):
+            names = [
+                f"{n} -> {'0' if v < 0 else 'infinity'}"
+                for n, v, b in zip(self.param_names, att.x, at_bound, strict=True)
+                if b
+            ]
+            return f"parameters ran to the edge of the allowed range ({', '.join(names)})"
+        gnorm = float(np.max(np.abs(att.grad)))
+        if not att.success and gnorm > 1e-5:
+            return f"the optimiser stopped without converging ({att.message}; gradient {gnorm:.2g})"
+        return None
+
+    def _failure_message(self, att: _Attempt, reason: str, fallback_hint: str) -> str:
+        vals = ", ".join(
+            f"{n}={math.exp(v):.4g}" for n, v in zip(self.param_names, att.x, strict=True)
+        )
+        tips = []
+        if self.penalizer == 0:
+            tips.append("add a small penalty, e.g. penalizer=0.001")
+        else:
+            tips.append(f"try a larger penalizer than {self.penalizer}")
+        tips.append(f"more starting points (n_starts={max(5, 2 * self.n_starts)})")
+        tips.append(fallback_hint)
+        return (
+            f"{type(self).__name__} fit did not converge: {reason}. Last estimates: {vals}. "
+            f"What to try: {'; '.join(tips)}."
+        )
+
+    # ---- persistence ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as a small JSON-compatible dict (parameters, fit statistics, covariance)."""
+        res = self._result()
+        d: dict[str, Any] = {
+            "model": self.name,
+            "version": FORMAT_VERSION,
+            "params": dict(res.params),
+            "log_likelihood": res.log_likelihood,
+            "standard_errors": None,
+            "covariance": None,
+            "n_customers": res.n_customers,
+            "converged": res.converged,
+            "time_unit": self.time_unit,
+            "hyperparameters": {
+                "penalizer": self.penalizer,
+                "n_starts": self.n_starts,
+                "max_iter": self.max_iter,
+                "random_state": self.random_state,
+            },
+            "extra": _jsonable(res.extra),
+        }
+        if res.covariance is not None:
+            d["standard_errors"] = self.standard_errors_
+            d["covariance"] = res.covariance.tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Rebuild a model written by :meth:`to_dict`."""
+        if data.get("model") != cls.name:
+            raise InputError(
+                f"this is a {data.get('model')!r} model, not {cls.name!r}",
+                hint="use lifevalue.models.load_model to load any model",
+            )
+        version = data.get("version")
+        if version != FORMAT_VERSION:
+            raise InputError(
+                f"unsupported model file version {version!r} "
+                f"(this lifevalue reads {FORMAT_VERSION})"
+            )
+        hyper = dict(data.get("hyperparameters") or {})
+        model = cls(time_unit=data.get("time_unit"), **hyper)
+        cov = data.get("covariance")
+        params = {n: float(data["params"][n]) for n in cls.param_names}
+        model._fit = FitResult(
+            params=params,
+            log_likelihood=None
+            if data.get("log_likelihood") is None
+            else float(data["log_likelihood"]),
+            covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
+            n_customers=None if data.get("n_customers") is None else float(data["n_customers"]),
+            converged=bool(data.get("converged", True)),
+            extra=dict(data.get("extra") or {}),
+        )
+        return model
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON (see :meth:`to_dict`); never a pickle."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def _set_time_unit(self, data: object) -> None:
+        if self.time_unit is not None or not isinstance(data, pd.DataFrame):
+            return
+        unit = data.attrs.get("time_unit")
+        if unit is None and "time_unit" in data.columns and len(data) > 0:
+            values = data["time_unit"].unique()
+            if len(values) == 1:
+                unit = values[0]
+        if unit is not None:
+            self.time_unit = str(unit)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# purchase models
+# --------------------------------------------------------------------------------------------
+
+PMF_CHUNK = 50_000
+
+
+class PurchaseModel(BaseModel):
+    """Base of the purchase ("buy till you die") models: BG/NBD, MBG/NBD, Pareto/NBD.
+
+    Subclasses implement the log-likelihood (with its gradient), the probability that a customer
+    is alive, the conditional expected number of purchases and the predictive distribution of
+    purchases given that the customer is alive; everything else is shared here.
+    """
+
+    # ---- to implement ----------------------------------------------------------------------
+
+    @abstractmethod
+    def _objective(self, z: FloatArray, data: RFTData) -> tuple[float, FloatArray]:
+        """Mean negative log-likelihood per customer and its gradient in log-parameters ``z``."""
+
+    @abstractmethod
+    def _loglik_rows(
+        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """Log-likelihood of each row at natural parameters ``theta``."""
+
+    @abstractmethod
+    def _initial(self, data: RFTData) -> FloatArray:
+        """A data-based starting point in log-parameter space."""
+
+    @abstractmethod
+    def _p_alive(
+        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """Probability of being alive at T."""
+
+    @abstractmethod
+    def _expected_alive(
+        self, theta: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """Expected purchases in (T, T+t] given the history and given alive at T."""
+
+    @abstractmethod
+    def _pmf_alive(
+        self, theta: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> Iterator[FloatArray]:
+        """Yield P(X(t)=k | history, alive at T) for k = 0, 1, 2, ..."""
+
+    @abstractmethod
+    def _expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
+        """Expected purchases in (0, t] of a customer who just made a first purchase."""
+
+    @abstractmethod
+    def _simulate(
+        self, theta: FloatArray, T: FloatArray, rng: np.random.Generator
+    ) -> tuple[FloatArray, FloatArray]:
+        """Simulate (frequency, recency) for customers observed for T."""
+
+    # ---- fit -------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
+    ) -> Self:
+        """Estimate the parameters by maximum likelihood.
+
+        Parameters
+        ----------
+        frequency
+            Repeat purchases per customer (count), or a DataFrame with columns ``frequency``,
+            ``recency``, ``T`` (and optionally ``weights``), e.g. the customer summary.
+        recency
+            Time from first to last purchase, in the model's time unit.
+        T
+            Time from first purchase to the end of the calibration period, same unit.
+        weights
+            Number of customers each row stands for (for pre-collapsed rows); default 1 each.
+
+        Returns
+        -------
+        self
+            The fitted model.
+
+        Raises
+        ------
+        InsufficientDataError
+            If no customer made a repeat purchase (the model is not identified).
+        ConvergenceError
+            If no starting point led to a converged, interior optimum.
+        """
+        self._set_time_unit(frequency)
+        if isinstance(frequency, pd.DataFrame) and weights is None:
+            for name in WEIGHT_COLUMNS:
+                if name in frequency.columns:
+                    weights = frequency[name].to_numpy(dtype=np.float64)
+                    break
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        w = weights_array(weights, x.shape[0])
+        data = RFTData.build(x, tx, tt, w)
+        self._check_identifiable(data)
+        z, _, cov_log, converged, nit = self._minimise(
+            lambda v: self._objective(v, data),
+            self._initial(data),
+            data.n_customers,
+            fallback_hint=HISTORICAL_CLV_HINT,
+        )
+        theta = np.exp(z)
+        ll = float(np.dot(data.w, self._loglik_rows(theta, data.x, data.tx, data.T)))
+        cov = cov_log * np.outer(theta, theta)
+        self._fit = FitResult(
+            params=dict(zip(self.param_names, map(float, theta), strict=True)),
+            log_likelihood=ll,
+            covariance=cov,
+            n_customers=data.n_customers,
+            converged=converged,
+            n_iterations=nit,
+            extra={"n_unique_rows": int(data.x.shape[0])},
+        )
+        return self
+
+    def _check_identifiable(self, data: RFTData) -> None:
+        from lifevalue.errors import InsufficientDataError
+
+        n = data.n_customers
+        if n == 0:
+            raise InsufficientDataError(
+                f"{type(self).__name__}: no customers to fit. Fallback: {HISTORICAL_CLV_HINT}."
+            )
+        repeat = float(data.w[data.x > 0].sum())
+        if repeat == 0:
+            raise InsufficientDataError(
+                f"{type(self).__name__}: none of the {n:.0f} customers made a repeat purchase "
+                "(all frequency 0), so the data cannot identify the purchase rate or the dropout "
+                "process. Check that frequency counts repeat purchases over a long enough "
+                f"calibration period; fallback: {HISTORICAL_CLV_HINT}."
+            )
+        if np.all(data.T <= 0):
+            raise InsufficientDataError(
+                f"{type(self).__name__}: every customer has T = 0 (no observation time). "
+                f"Fallback: {HISTORICAL_CLV_HINT}."
+            )
+
+    # ---- likelihood access -----------------------------------------------------------------
+
+    def individual_log_likelihood(
+        self,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Log-likelihood of each customer's (frequency, recency, T) at the current parameters.
+
+        Returns
+        -------
+        numpy.ndarray
+            One log-likelihood value (a log-density, unitless) per customer.
+        """
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        with np.errstate(all="ignore"):
+            return self._loglik_rows(self._theta(), x, tx, tt)
+
+    # ---- predictions -----------------------------------------------------------------------
+
+    def probability_alive(
+        self,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Probability that each customer is still active ("alive") at the end of the data.
+
+        Parameters
+        ----------
+        frequency, recency, T
+            Per-customer summary (arrays, or one DataFrame as first argument); recency and T in
+            the model's time unit.
+
+        Returns
+        -------
+        numpy.ndarray
+            A probability between 0 and 1 per customer.
+        """
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        with np.errstate(all="ignore"):
+            return np.clip(self._p_alive(self._theta(), x, tx, tt), 0.0, 1.0)
+
+    def expected_purchases(
+        self,
+        t: ArrayLike,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Expected number of purchases each customer makes in the next ``t`` time units.
+
+        Parameters
+        ----------
+        t
+            Length of the future period, in the model's time unit (scalar or one per customer).
+        frequency, recency, T
+            Per-customer summary (arrays, or one DataFrame as first argument).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected number of purchases in (T, T+t] per customer: a count (can be fractional),
+            not a probability.
+        """
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        th = self._theta()
+        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        _check_horizon(tf)
+        with np.errstate(all="ignore"):
+            pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
+            ea = self._expected_alive(th, tf, x, tx, tt)
+        return pa * ea
+
+    def probability_purchase(
+        self,
+        t: ArrayLike,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> FloatArray:
+        """Probability that each customer makes at least one purchase in the next ``t`` time units.
+
+        Returns
+        -------
+        numpy.ndarray
+            P(X(t) >= 1 | history), a probability between 0 and 1 per customer.
+        """
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        th = self._theta()
+        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        _check_horizon(tf)
+        with np.errstate(all="ignore"):
+            pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
+            out = np.empty_like(x)
+            for sl in _chunks(x.shape[0]):
+                p0 = next(self._pmf_alive(th, tf[sl], x[sl], tx[sl], tt[sl]))
+                out[sl] = pa[sl] * np.clip(1.0 - p0, 0.0, 1.0)
+        return out
+
+    def expected_purchases_new_customer(self, t: ArrayLike) -> FloatArray:
+        """Expected number of repeat purchases of a new customer in the ``t`` time units after the
+        first purchase.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected count of repeat purchases (same shape as ``t``), not a probability.
+        """
+        tf = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        _check_horizon(tf)
+        with np.errstate(all="ignore"):
+            return self._expected_new(self._theta(), tf)
+
+    def purchase_probabilities(
+        self,
+        t: ArrayLike,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        max_purchases: int = 20,
+    ) -> FloatArray:
+        """Predictive distribution of each customer's number of purchases in the next ``t``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Array of shape (n_customers, max_purchases + 1); entry [i, k] is the probability that
+            customer i makes exactly k purchases in (T, T+t]. Rows sum to 1 minus the (small)
+            probability of more than ``max_purchases`` purchases.
+        """
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        th = self._theta()
+        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        _check_horizon(tf)
+        out = np.zeros((x.shape[0], max_purchases + 1))
+        with np.errstate(all="ignore"):
+            pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
+            for sl in _chunks(x.shape[0]):
+                it = self._pmf_alive(th, tf[sl], x[sl], tx[sl], tt[sl])
+                for k in range(max_purchases + 1):
+                    out[sl, k] = pa[sl] * np.clip(next(it), 0.0, 1.0)
+                out[sl, 0] += 1.0 - pa[sl]
+        return out
+
+    def purchases_interval(
+        self,
+        t: ArrayLike,
+        frequency: ArrayLike | pd.DataFrame,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        level: float = 0.9,
+        max_purchases: int = 10_000,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Prediction interval for each customer's number of purchases in the next ``t``.
+
+        The bounds are quantiles of the model's predictive distribution P(X(t)=k | history): the
+        lower bound is the smallest k with P(X(t) <= k) >= (1 - level)/2, the upper bound the
+        smallest k with P(X(t) <= k) >= (1 + level)/2. Because purchases are counts, the interval
+        covers at least ``level`` of the predictive probability.
+
+        Parameters
+        ----------
+        t
+            Length of the future period, in the model's time unit.
+        frequency, recency, T
+            Per-customer summary (arrays, or one DataFrame as first argument).
+        level
+            Coverage of the central interval, between 0 and 1 (default 0.9).
+        max_purchases
+            Counts are not searched beyond this; an upper bound equal to it means "at least".
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            Lower and upper bounds, whole numbers of purchases, per customer.
+        """
+        if not 0 < level < 1:
+            raise ValueError("level must be between 0 and 1")
+        x, tx, tt = rft_arrays(frequency, recency, T)
+        th = self._theta()
+        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        _check_horizon(tf)
+        q_lo, q_hi = (1 - level) / 2, (1 + level) / 2
+        low = np.full(x.shape[0], -1.0)
+        high = np.full(x.shape[0], -1.0)
+        with np.errstate(all="ignore"):
+            pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
+            for sl in _chunks(x.shape[0]):
+                lo_s, hi_s, pa_s = low[sl], high[sl], pa[sl]
+                cdf = 1.0 - pa_s
+                todo = np.arange(lo_s.shape[0])
+                it = self._pmf_alive(th, tf[sl], x[sl], tx[sl], tt[sl])
+                for k in range(max_purchases + 1):
+                    pk = np.clip(next(it), 0.0, 1.0)
+                    cdf = cdf + pa_s * pk
+                    eps = 1e-12
+                    new_lo = (lo_s < 0) & (cdf >= q_lo - eps)
+                    lo_s[new_lo] = k
+                    new_hi = (hi_s < 0) & (cdf >= q_hi - eps)
+                    hi_s[new_hi] = k
+                    if new_hi.any():
+                        todo = np.flatnonzero(hi_s < 0)
+                        if todo.size == 0:
+                            break
+                lo_s[lo_s < 0] = max_purchases
+                hi_s[hi_s < 0] = max_purchases
+                low[sl], high[sl] = lo_s, hi_s
+        return low, high
+
+    def predict(
+        self,
+        data: pd.DataFrame,
+        t: float,
+        level: float = 0.9,
+    ) -> pd.DataFrame:
+        """Per-customer predictions for the next ``t`` time units, as a DataFrame.
+
+        Parameters
+        ----------
+        data
+            Customer summary with ``frequency``, ``recency``, ``T`` columns.
+        t
+            Length of the future period, in the model's time unit.
+        level
+            Coverage of the purchase prediction interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index as ``data``; columns ``predicted_purchases`` (expected count),
+            ``probability_alive`` (probability), ``probability_purchase`` (probability of at least
+            one purchase), ``predicted_purchases_low`` / ``predicted_purchases_high`` (interval
+            bounds, counts).
+        """
+        x, tx, tt = rft_arrays(data, None, None)
+        low, high = self.purchases_interval(t, x, tx, tt, level=level)
+        return pd.DataFrame(
+            {
+                "predicted_purchases": self.expected_purchases(t, x, tx, tt),
+                "probability_alive": self.probability_alive(x, tx, tt),
+                "probability_purchase": self.probability_purchase(t, x, tx, tt),
+                "predicted_purchases_low": low,
+                "predicted_purchases_high": high,
+            },
+            index=data.index,
+        )
+
+    # ---- simulation -------------------------------------------------------------------------
+
+    def simulate(self, T: ArrayLike, seed: int | None = 0) -> pd.DataFrame:
+        """Simulate customers from the model with the current parameters.
+
+        Parameters
+        ----------
+        T
+            Observation time of each customer (time from first purchase to the end of the data),
+            in the model's time unit; one simulated customer per value.
+        seed
+            Seed of the random generator (results are reproducible for a given seed).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``frequency`` (repeat purchases), ``recency`` and ``T`` (time unit of T).
+        """
+        tt = as_float_array(T, "T")
+        rng = np.random.default_rng(seed)
+        x, tx = self._simulate(self._theta(), tt, rng)
+        return pd.DataFrame({"frequency": x, "recency": tx, "T": tt})
+
+
+def _check_horizon(t: FloatArray) -> None:
+    if np.any(t < 0):
+        raise InputError("the prediction horizon t must be >= 0", column="t")
+
+
+def _chunks(n: int, size: int = PMF_CHUNK) -> Iterator[slice]:
+    for start in range(0, max(n, 1), size):
+        yield slice(start, min(start + size, n))
+
+
+def warn_fallback(what: str, n: int) -> None:
+    """Tell the user a slower numerical fallback was used for ``n`` rows."""
+    warnings.warn(
+        f"{what}: used a numerical-integration fallback for {n} rows", RuntimeWarning, stacklevel=3
+    )
