@@ -4,17 +4,21 @@ from lifevalue.datasets.cdnow import cdnow_master_path, cdnow_sample_path, load_
 from lifevalue.datasets.sample import (
     SAMPLE_COLUMNS,
     SampleParams,
+    SampleSummary,
     customer_truth,
     generate_sample,
     product_bundles,
     product_catalogue,
+    sample_file_format,
     sample_schema,
+    summarize_sample,
     write_sample,
 )
 
 __all__ = [
     "SAMPLE_COLUMNS",
     "SampleParams",
+    "SampleSummary",
     "cdnow_master_path",
     "cdnow_sample_path",
     "customer_truth",
@@ -22,6 +26,8 @@ __all__ = [
     "load_cdnow_summary",
     "product_bundles",
     "product_catalogue",
+    "sample_file_format",
     "sample_schema",
+    "summarize_sample",
     "write_sample",
 ]

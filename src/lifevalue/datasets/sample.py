@@ -29,7 +29,9 @@ so 1,000,000 customers give about 3 million orders and 5.5 million rows.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -46,11 +49,14 @@ from lifevalue.errors import ConfigError
 __all__ = [
     "SAMPLE_COLUMNS",
     "SampleParams",
+    "SampleSummary",
     "customer_truth",
     "generate_sample",
     "product_bundles",
     "product_catalogue",
+    "sample_file_format",
     "sample_schema",
+    "summarize_sample",
     "write_sample",
 ]
 
@@ -83,6 +89,9 @@ STATUSES: tuple[str, ...] = ("paid", "refunded", "cancelled")
 _PAID, _REFUNDED, _CANCELLED = 0, 1, 2
 
 _SECONDS_PER_DAY = 86_400
+#: Schema metadata key holding how a sample was made (JSON: customers, orders, seed, window,
+#: parameters); Parquet files keep it.
+_METADATA_KEY = "lifevalue.sample"
 
 
 def sample_schema() -> pa.Schema:
@@ -787,7 +796,8 @@ def generate_sample(
         (ISO 3166 code). Paid and cancelled rows satisfy ``amount = quantity * unit_price -
         discount`` (to the cent). Cancelled orders were never paid: their rows keep the amount
         ordered, so revenue is the sum of ``amount`` over rows whose status is not
-        ``cancelled``.
+        ``cancelled``. The schema metadata ``lifevalue.sample`` records, as JSON, the number of
+        customers and orders, the seed, the window and the parameters.
 
     Raises
     ------
@@ -805,7 +815,16 @@ def generate_sample(
     orders = _simulate_orders(rng_orders, cust, n_days, params)
     lines = _fill_baskets(rng_lines, orders, cust, params)
     rows = _add_refunds(rng_after, orders, lines, n_days, params)
-    return _to_table(cust, orders, lines, rows, start, params)
+    table = _to_table(cust, orders, lines, rows, start, params)
+    info = {
+        "customers": n,
+        "orders": len(orders.customer),
+        "seed": int(seed),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "params": dataclasses.asdict(params),
+    }
+    return table.replace_schema_metadata({_METADATA_KEY: json.dumps(info)})
 
 
 @dataclass
@@ -1079,6 +1098,78 @@ def _to_table(
     return pa.table(columns, schema=sample_schema())
 
 
+@dataclass(frozen=True)
+class SampleSummary:
+    """Headline counts of a sample, for the one-line report of ``lifevalue sample``.
+
+    Attributes
+    ----------
+    customers
+        Distinct customers.
+    orders
+        Distinct order ids (paid and cancelled orders; a refund shares its order's id).
+    rows
+        Rows (line items and refund rows).
+    revenue
+        Sum of ``amount`` over rows not ``cancelled``: sales after discounts, minus refunds, in
+        the store currency.
+    currency
+        The store currency (``None`` if the table has several or none).
+    """
+
+    customers: int
+    orders: int
+    rows: int
+    revenue: float
+    currency: str | None
+
+
+def summarize_sample(table: pa.Table) -> SampleSummary:
+    """Count customers, orders, rows and revenue of a sample table.
+
+    Parameters
+    ----------
+    table
+        A table from :func:`generate_sample`; the customer and order counts come from its
+        metadata when present (counting distinct ids takes seconds at millions of rows).
+
+    Returns
+    -------
+    SampleSummary
+        The counts and the revenue (store currency).
+    """
+    meta = (table.schema.metadata or {}).get(_METADATA_KEY.encode())
+    info = json.loads(meta) if meta else {}
+    customers = info.get("customers")
+    if customers is None:
+        customers = pc.count_distinct(table["customer_id"]).as_py()
+    orders = info.get("orders")
+    if orders is None:
+        orders = pc.count_distinct(table["order_id"]).as_py()
+    kept = pc.not_equal(table["status"].cast(pa.string()), "cancelled")
+    revenue = pc.sum(pc.filter(table["amount"], pc.fill_null(kept, True))).as_py() or 0.0
+    currencies = pc.unique(table["currency"].cast(pa.string())).drop_null().to_pylist()
+    currency = currencies[0] if len(currencies) == 1 else None
+    return SampleSummary(int(customers), int(orders), table.num_rows, float(revenue), currency)
+
+
+def sample_file_format(path: str | Path) -> str:
+    """The file format :func:`write_sample` uses for ``path``: ``csv``, ``csv.gz`` or ``parquet``.
+
+    Raises
+    ------
+    lifevalue.errors.ConfigError
+        If the extension is not ``.csv``, ``.csv.gz`` or ``.parquet`` (any case).
+    """
+    name = Path(path).name.lower()
+    for kind in ("csv", "csv.gz", "parquet"):
+        if name.endswith("." + kind) and len(name) > len(kind) + 1:
+            return kind
+    raise ConfigError(
+        f"cannot tell the format of '{path}': use a .csv, .csv.gz or .parquet file name"
+    )
+
+
 def write_sample(table: pa.Table, path: str | Path) -> Path:
     """Write a sample table as CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``).
 
@@ -1099,26 +1190,20 @@ def write_sample(table: pa.Table, path: str | Path) -> Path:
     Raises
     ------
     lifevalue.errors.ConfigError
-        If the extension is not one of ``.csv``, ``.csv.gz`` or ``.parquet``.
+        If the extension is not one of ``.csv``, ``.csv.gz`` or ``.parquet``, or the file
+        cannot be written.
     """
     out = Path(path)
-    name = out.name.lower()
-    if name.endswith(".csv"):
-        kind = "csv"
-    elif name.endswith(".csv.gz"):
-        kind = "csv.gz"
-    elif name.endswith(".parquet"):
-        kind = "parquet"
-    else:
-        raise ConfigError(
-            f"cannot tell the format of '{out}': use a .csv, .csv.gz or .parquet file name"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "parquet":
-        pq.write_table(table, out, compression="zstd")
-    elif kind == "csv":
-        pa_csv.write_csv(table, out)
-    else:
-        with pa.CompressedOutputStream(str(out), "gzip") as stream:
-            pa_csv.write_csv(table, stream)
+    kind = sample_file_format(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "parquet":
+            pq.write_table(table, out, compression="zstd")
+        elif kind == "csv":
+            pa_csv.write_csv(table, out)
+        else:
+            with pa.CompressedOutputStream(str(out), "gzip") as stream:
+                pa_csv.write_csv(table, stream)
+    except OSError as exc:
+        raise ConfigError(f"cannot write '{out}': {exc.strerror or exc}") from None
     return out
