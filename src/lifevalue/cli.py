@@ -207,8 +207,9 @@ def sample(
 
       lifevalue sample --customers 20000 --seed 7 --out orders.csv
 
-      lifevalue sample -n 1000000 --out big/orders.parquet \
-        --start 2023-01-01 --end 2025-12-31
+      lifevalue sample -n 1000000 --seed 1 --out big/orders.parquet
+
+      lifevalue sample --start 2025-01-01 --end 2025-06-30 --out h1.csv.gz
     """
     from datetime import date
 
