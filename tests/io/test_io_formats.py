@@ -1,0 +1,301 @@
+"""Input formats, encodings, compressions, column overrides and store-export presets."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from lifevalue.io import read_orders
+
+Cli = Callable[..., Any]
+Writer = Callable[..., Path]
+
+# One small log written in many ways. A: 10.50 on 01-01 and 20.25 on 01-05; B: 7.00 on 01-03.
+ROWS = [
+    ("101", "1", dt.datetime(2024, 1, 1, 10), 10.50),
+    ("101", "2", dt.datetime(2024, 1, 5, 11), 20.25),
+    ("202", "3", dt.datetime(2024, 1, 3, 12), 7.00),
+]
+CANONICAL_CSV = "customer_id,order_id,ordered_at,amount\n" + "".join(
+    f"{c},{o},{t:%Y-%m-%d %H:%M:%S},{a:.2f}\n" for c, o, t, a in ROWS
+)
+
+
+def analyze(cli: Cli, out: Path, *args: str | Path) -> tuple[dict[str, dict[str, str]], dict]:
+    """Run `lifevalue analyze ARGS --out OUT`; return customers.csv by id and ingest.json."""
+    result = cli("analyze", *args, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    with open(out / "customers.csv", newline="", encoding="utf-8") as fh:
+        customers = {r["customer_id"]: r for r in csv.DictReader(fh)}
+    return customers, json.loads((out / "ingest.json").read_text(encoding="utf-8"))
+
+
+def assert_base_log(customers: dict[str, dict[str, str]]) -> None:
+    """The summary of ROWS: 101 bought twice (10.50 + 20.25), 202 once (7.00); end 01-05."""
+    assert set(customers) == {"101", "202"}
+    a, b = customers["101"], customers["202"]
+    assert float(a["total_spend"]) == pytest.approx(30.75)
+    assert (int(a["frequency"]), float(a["recency"]), float(a["T"])) == (1, 4.0, 4.0)
+    assert float(a["monetary_value"]) == pytest.approx(20.25)
+    assert float(b["total_spend"]) == pytest.approx(7.0)
+    assert (int(b["frequency"]), float(b["T"])) == (0, 2.0)  # 01-03 -> 01-05
+
+
+def test_plain_csv(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    customers, report = analyze(cli, tmp_path / "out", write_file("o.csv", CANONICAL_CSV))
+    assert_base_log(customers)
+    assert report["files"][0]["delimiter"] == ","
+    assert report["rows_read"] == 3
+
+
+def test_semicolon_and_decimal_comma(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    text = (
+        "customer_id;order_id;ordered_at;amount\n"
+        "101;1;2024-01-01 10:00:00;1.234,50\n"  # thousands dot, decimal comma: 1234.50
+        "101;2;2024-01-05 11:00:00;20,25\n"
+        "202;3;2024-01-03 12:00:00;7,00\n"
+    )
+    customers, report = analyze(cli, tmp_path / "out", write_file("o.csv", text))
+    assert report["files"][0]["delimiter"] == ";"
+    assert float(customers["101"]["total_spend"]) == pytest.approx(1234.50 + 20.25)
+    assert float(customers["101"]["monetary_value"]) == pytest.approx(20.25)
+    assert float(customers["202"]["total_spend"]) == pytest.approx(7.0)
+
+
+def test_utf8_bom(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    path = write_file("o.csv", b"\xef\xbb\xbf" + CANONICAL_CSV.encode())
+    customers, report = analyze(cli, tmp_path / "out", path)
+    assert_base_log(customers)  # the BOM does not end up in the first column's name
+    assert report["files"][0]["columns"]["customer_id"] == "customer_id"
+
+
+def test_cp1252_file(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    text = (
+        "customer_id,order_id,ordered_at,amount,product\n"
+        "101,1,2024-01-01 10:00:00,10.50,€ gift card\n"
+        "101,2,2024-01-05 11:00:00,20.25,“Best” mug – blue\n"
+        "202,3,2024-01-03 12:00:00,7.00,café crème\n"
+    )
+    path = write_file("o.csv", text, encoding="cp1252")
+    assert b"\x80" in path.read_bytes()  # the euro sign is 0x80 in cp1252
+    customers, report = analyze(cli, tmp_path / "out", path)
+    assert_base_log(customers)
+    assert report["files"][0]["encoding"] == "cp1252"
+    ingested = read_orders([path])
+    products = ingested.con.execute("SELECT product FROM orders ORDER BY order_id").fetchall()
+    assert [p[0] for p in products] == ["€ gift card", "“Best” mug – blue", "café crème"]
+
+
+def test_latin1_file(write_file: Writer) -> None:
+    header, *lines = CANONICAL_CSV.splitlines()
+    text = f"{header},product\n{lines[0]},Gift voucher £40.00\n"
+    text += "".join(f"{line},plain\n" for line in lines[1:])
+    ingested = read_orders([write_file("o.csv", text, encoding="latin-1")])
+    assert ingested.files[0].encoding == "latin-1"
+    first = ingested.con.execute("SELECT product FROM orders WHERE order_id = '1'").fetchall()
+    assert first == [("Gift voucher £40.00",)]
+
+
+def test_gzip_and_zstd(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    gz = write_file("o.csv.gz", gzip.compress(CANONICAL_CSV.encode()))
+    zst = write_file("o.csv.zst", zstandard.ZstdCompressor().compress(CANONICAL_CSV.encode()))
+    for path in (gz, zst):
+        customers, report = analyze(cli, tmp_path / f"out_{path.name}", path)
+        assert_base_log(customers)
+        assert report["files"][0]["compression"] == ("gzip" if path == gz else "zstd")
+
+
+def test_parquet(cli: Cli, tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "customer_id": pa.array([int(r[0]) for r in ROWS], pa.int64()),
+            "order_id": [r[1] for r in ROWS],
+            "ordered_at": pa.array([r[2] for r in ROWS], pa.timestamp("us")),
+            "amount": [r[3] for r in ROWS],
+        }
+    )
+    path = tmp_path / "o.parquet"
+    pq.write_table(table, path)
+    customers, report = analyze(cli, tmp_path / "out", path)
+    assert_base_log(customers)  # integer ids are read as "101", not "101.0"
+    assert report["files"][0]["format"] == "parquet"
+
+
+def test_json_lines(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    lines = "".join(
+        json.dumps({"customer_id": c, "order_id": o, "ordered_at": t.isoformat(), "amount": a})
+        + "\n"
+        for c, o, t, a in ROWS
+    )
+    customers, report = analyze(cli, tmp_path / "out", write_file("o.jsonl", lines))
+    assert_base_log(customers)
+    assert report["files"][0]["format"] == "jsonl"
+
+
+def test_json_lines_bad_row_has_its_line_number(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    records = [
+        {"customer_id": "101", "order_id": "1", "ordered_at": "2024-01-01", "amount": 1},
+        {"customer_id": "101", "order_id": "2", "ordered_at": "someday", "amount": 2},
+        {"customer_id": "202", "order_id": "3", "ordered_at": "2024-01-03", "amount": 3},
+    ]
+    path = write_file("o.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    result = cli("analyze", path, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "out" / "rejects.csv", newline="") as fh:
+        rejects = list(csv.DictReader(fh))
+    assert [(r["line"], r["column"], r["value"]) for r in rejects] == [
+        ("2", "ordered_at", "someday")
+    ]
+
+
+def test_glob_of_several_files(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    header, *lines = CANONICAL_CSV.splitlines()
+    for i, line in enumerate(lines):
+        write_file(f"in/orders_{i}.csv", f"{header}\n{line}\n")
+    write_file("in/notes.txt", "not an order file\n")
+    customers, report = analyze(cli, tmp_path / "out", str(tmp_path / "in" / "orders_*.csv"))
+    assert_base_log(customers)
+    assert [Path(f["file"]).name for f in report["files"]] == [
+        "orders_0.csv",
+        "orders_1.csv",
+        "orders_2.csv",
+    ]
+    assert report["rows_read"] == 3
+
+
+def test_glob_matching_nothing_is_an_error(cli: Cli, tmp_path: Path) -> None:
+    result = cli("analyze", str(tmp_path / "nothing_*.csv"), "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "no file matches this pattern" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_column_overrides(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    text = CANONICAL_CSV.replace(
+        "customer_id,order_id,ordered_at,amount", "Client,Ref,Purchased On,Paid EUR"
+    )
+    path = write_file("o.csv", text)
+    customers, report = analyze(
+        cli,
+        tmp_path / "out",
+        path,
+        "--customer-col",
+        "Client",
+        "--order-col",
+        "Ref",
+        "--date-col",
+        "Purchased On",
+        "--amount-col",
+        "Paid EUR",
+    )
+    assert_base_log(customers)
+    assert report["files"][0]["columns"] == {
+        "customer_id": "Client",
+        "order_id": "Ref",
+        "ordered_at": "Purchased On",
+        "amount": "Paid EUR",
+    }
+
+
+def test_override_naming_a_missing_column(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    path = write_file("o.csv", CANONICAL_CSV)
+    result = cli("analyze", path, "--customer-col", "Client", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "o.csv:1" in result.stderr
+    assert "'Client'" in result.stderr
+    assert "customer_id, order_id, ordered_at, amount" in result.stderr  # columns found
+    assert "Traceback" not in result.output
+
+
+SHOPIFY = """\
+Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Taxes,Total,\
+Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,\
+Lineitem sku,Billing Country,Refunded Amount,Id
+#1001,ann@example.com,paid,2024-01-05 10:02:00 -0500,fulfilled,USD,50.00,10.00,0.00,55.00,\
+NEWYEAR,5.00,2024-01-05 10:00:00 -0500,1,Mug,30.00,MUG-1,US,0.00,5001
+#1001,ann@example.com,,,,,,,,,,,2024-01-05 10:00:00 -0500,1,Plate,20.00,PLATE-1,,,
+#1002,bob@example.com,refunded,2024-01-20 09:00:00 -0500,fulfilled,USD,40.00,0.00,0.00,40.00,\
+,0.00,2024-01-20 09:00:00 -0500,2,Cup,20.00,CUP-1,US,40.00,5002
+#1003,ann@example.com,partially_refunded,2024-02-10 12:00:00 -0500,fulfilled,USD,100.00,0.00,\
+0.00,100.00,,0.00,2024-02-10 12:00:00 -0500,1,Lamp,60.00,LAMP-1,US,30.00,5003
+#1003,ann@example.com,,,,,,,,,,,2024-02-10 12:00:00 -0500,2,Bulb,20.00,BULB-1,,,
+#1004,bob@example.com,paid,2024-03-01 21:30:00 -0500,unfulfilled,USD,25.00,0.00,0.00,25.00,\
+,0.00,2024-03-01 21:30:00 -0500,1,Vase,25.00,VASE-1,US,0.00,5004
+"""
+
+
+def test_shopify_export(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    path = write_file("orders_export.csv", SHOPIFY)
+    customers, report = analyze(
+        cli, tmp_path / "out", path, "--preset", "shopify", "--timezone", "America/New_York"
+    )
+    assert report["rows_read"] == 6  # six line items
+    assert report["orders"] == 4
+    assert report["rows_rejected"] == 0
+    assert report["currency"] == "USD"
+    assert set(customers) == {"ann@example.com", "bob@example.com"}
+    ann = customers["ann@example.com"]
+    # #1001: Total 55 taken once (not per line item); #1003: Total 100, partially refunded 30
+    assert int(ann["orders"]) == 2
+    assert float(ann["total_spend"]) == pytest.approx(55 + (100 - 30))
+    assert float(ann["monetary_value"]) == pytest.approx(70.0)  # the repeat day: 100 - 30
+    assert float(ann["refunded_amount"]) == pytest.approx(30.0)
+    assert float(ann["average_order_value"]) == pytest.approx((55 + 100) / 2)  # gross
+    assert float(ann["discount_share"]) == pytest.approx(0.5)  # #1001 had a discount
+    assert (ann["first_purchase"], ann["last_purchase"]) == ("2024-01-05", "2024-02-10")
+    bob = customers["bob@example.com"]
+    # #1002 refunded in full: not a purchase; #1004 is bob's only purchase
+    assert int(bob["orders"]) == 1
+    assert float(bob["total_spend"]) == pytest.approx(25.0)
+    assert float(bob["refunded_amount"]) == pytest.approx(40.0)
+    # 2024-03-01 21:30 -05:00 is 03-02 in UTC but 03-01 in the store's time zone
+    assert bob["first_purchase"] == "2024-03-01"
+    assert int(ann["days_since_last_order"]) == 20  # 02-10 -> 03-01 (end = last purchase day)
+
+
+WOOCOMMERCE = """\
+Order ID,Order Date,Order Status,Customer User ID,Billing Email,Order Currency,Order Total,\
+Cart Discount Amount,Order Refund Amount,SKU,Item Name,Quantity,Item Cost
+101,2024-01-05 10:00:00,wc-completed,7,ann@example.com,EUR,45.00,5.00,0.00,MUG-1,Mug,1,30.00
+101,2024-01-05 10:00:00,wc-completed,7,ann@example.com,EUR,45.00,5.00,0.00,PLATE-1,Plate,1,20.00
+102,2024-01-20 09:00:00,wc-refunded,8,bob@example.com,EUR,40.00,0.00,40.00,CUP-1,Cup,2,20.00
+103,2024-02-10 12:00:00,wc-completed,7,ann@example.com,EUR,80.00,0.00,15.00,LAMP-1,Lamp,1,80.00
+104,2024-02-15 12:00:00,wc-cancelled,7,ann@example.com,EUR,12.00,0.00,0.00,CUP-1,Cup,1,12.00
+105,2024-03-01 08:00:00,processing,8,bob@example.com,EUR,25.00,0.00,0.00,VASE-1,Vase,1,25.00
+106,2024-03-02 08:00:00,wc-pending,8,bob@example.com,EUR,99.00,0.00,0.00,VASE-1,Vase,4,25.00
+"""
+
+
+def test_woocommerce_export(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    path = write_file("woo.csv", WOOCOMMERCE)
+    customers, report = analyze(cli, tmp_path / "out", path, "--preset", "woocommerce")
+    assert report["rows_read"] == 7
+    assert report["rows_duplicate"] == 0  # two line items of order 101 are not duplicates
+    assert report["currency"] == "EUR"
+    assert report["cancelled_orders"] == 1  # 104
+    ann, bob = customers["7"], customers["8"]
+    # order totals are repeated on each line item and taken once: 101 = 45 (not 90);
+    # 103 = 80 - 15 refunded = 65; 104 cancelled
+    assert int(ann["orders"]) == 2
+    assert float(ann["total_spend"]) == pytest.approx(45 + 65)
+    assert float(ann["monetary_value"]) == pytest.approx(65.0)
+    assert float(ann["refunded_amount"]) == pytest.approx(15.0)
+    assert float(ann["discount_share"]) == pytest.approx(0.5)
+    # 102 refunded in full and 106 pending are not purchases: bob bought once (105)
+    assert int(bob["orders"]) == 1
+    assert float(bob["total_spend"]) == pytest.approx(25.0)
+    assert float(bob["refunded_amount"]) == pytest.approx(40.0)
+    assert (bob["first_purchase"], bob["last_purchase"]) == ("2024-03-01", "2024-03-01")
