@@ -321,7 +321,17 @@ _WEEKDAY_WEIGHTS = np.array([1.05, 1.0, 1.0, 1.0, 0.95, 0.9, 1.1])
 # sub-prefix, then the range of the remaining random digits [low, high) and their width. The
 # numbers are valid for libphonenumber (mobile ranges) but made up.
 _COUNTRIES: tuple[tuple[str, float, str, tuple[int, ...], int, int, int, int], ...] = (
-    ("GB", 0.40, "+44", (74, 75, 78), 2, 0, 10**8, 8),
+    # GB: mobile ranges of Great Britain only (not Jersey, Guernsey or the Isle of Man).
+    (
+        "GB",
+        0.40,
+        "+44",
+        (740, 741, 742, 743, 746, 747, 748, 751, 754, 780, 784, 786),
+        3,
+        0,
+        10**7,
+        7,
+    ),
     ("IE", 0.08, "+353", (83, 85, 86, 87), 2, 0, 10**7, 7),
     ("DE", 0.12, "+49", (151, 152, 157), 3, 0, 10**8, 8),
     ("FR", 0.10, "+33", (61, 62, 65, 66), 2, 0, 10**7, 7),
@@ -1142,10 +1152,10 @@ def summarize_sample(table: pa.Table) -> SampleSummary:
     info = json.loads(meta) if meta else {}
     customers = info.get("customers")
     if customers is None:
-        customers = pc.count_distinct(table["customer_id"]).as_py()
+        customers = pc.count_distinct(table["customer_id"].cast(pa.string())).as_py()
     orders = info.get("orders")
     if orders is None:
-        orders = pc.count_distinct(table["order_id"]).as_py()
+        orders = pc.count_distinct(table["order_id"].cast(pa.string())).as_py()
     kept = pc.not_equal(table["status"].cast(pa.string()), "cancelled")
     revenue = pc.sum(pc.filter(table["amount"], pc.fill_null(kept, True))).as_py() or 0.0
     currencies = pc.unique(table["currency"].cast(pa.string())).drop_null().to_pylist()
