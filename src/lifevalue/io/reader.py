@@ -259,12 +259,20 @@ class _Loader:
         try:
             self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv({', '.join(args)})")
             scan = self.con.execute(f"SELECT delimiter FROM {name}_scans").fetchall()
+            # DuckDB reports a row with surplus or missing fields once per field: keep one
+            # entry per row (the one naming the real field count). Its ``line`` counts records,
+            # not lines (a quoted newline is not counted), so the row's byte offset is kept to
+            # find its real line.
+            idx = "CAST(column_idx AS BIGINT)"
+            order = f"CASE WHEN error_type = 'TOO MANY COLUMNS' THEN {idx} ELSE -{idx} END"
             errors = self.con.execute(
-                f"SELECT line, coalesce(column_name, ''), error_message FROM {name}_errors "
-                "ORDER BY line"
+                f"SELECT line, line_byte_position, arg_max(coalesce(column_name, ''), {order}), "
+                f"arg_max(error_message, {order}) FROM {name}_errors "
+                "GROUP BY line, line_byte_position ORDER BY line"
             ).fetchall()
         except duckdb.Error as exc:
-            msg = str(exc).split("\n")[0]
+            # name the user's file, not the UTF-8 copy DuckDB may have been reading
+            msg = str(exc).split("\n")[0].replace(str(path), source.name)
             raise InputError(
                 f"cannot read this as CSV: {msg}",
                 file=source.name,
@@ -283,14 +291,18 @@ class _Loader:
                     hint="pass --delimiter if the file uses an unusual separator",
                 )
         raw = _Raw(name, cols, "rowid + 2", source, report)
-        raw.structural = [(int(r[0]), str(r[1]), str(r[2])) for r in errors]
+        offsets = [int(r[1]) for r in errors if r[1] is not None]
+        lines = _lines_at(Source(path, "csv", compression), offsets)
+        raw.structural = [(lines.get(r[1], int(r[0])), str(r[2]), str(r[3])) for r in errors]
         return raw
 
     def _sniff_delimiter(self, path: Path, comp: str, encoding: str) -> str | None:
         try:
             rows = self.con.execute(
                 f"SELECT Delimiter FROM sniff_csv({_lit(_sql_path(path))}, "
-                f"compression={_lit(comp)}, encoding={_lit(encoding)})"
+                f"compression={_lit(comp)}, encoding={_lit(encoding)}, "
+                # a malformed row must not make the sniffer give up on the delimiter
+                "ignore_errors=true)"
             ).fetchall()
         except duckdb.Error:
             return None
@@ -566,6 +578,24 @@ def _stage_select(
 # exact line numbers
 
 
+def _lines_at(source: Source, offsets: Sequence[int]) -> dict[int, int]:
+    """1-based line number of each byte offset of a (decompressed) file."""
+    wanted = sorted(set(offsets))
+    found: dict[int, int] = {}
+    if not wanted:
+        return found
+    seen = newlines = i = 0
+    with open_decompressed(source) as fh:
+        while i < len(wanted) and (chunk := fh.read(1 << 20)):
+            end = seen + len(chunk)
+            while i < len(wanted) and wanted[i] < end:
+                found[wanted[i]] = newlines + chunk.count(b"\n", 0, wanted[i] - seen) + 1
+                i += 1
+            newlines += chunk.count(b"\n")
+            seen = end
+    return found
+
+
 def _csv_line_map(
     source: Source, encoding: str, delimiter: str, structural: set[int], rows: int
 ) -> list[int] | None:
@@ -723,15 +753,14 @@ def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], strict: boo
 
 
 def _fix_line_numbers(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> None:
-    """Replace the rowid-based line numbers of reported CSV rows by exact ones where needed."""
+    """Replace the rowid-based line numbers of CSV rows by exact ones where needed.
+
+    Done even when nothing was rejected yet: exact duplicates are found later and reported with
+    the staged line numbers. ``_csv_line_map`` returns quickly (one newline count) when every
+    record is one line.
+    """
     for i, raw in enumerate(raws):
         if raw.source.format != "csv" or raw.line_expr != "rowid + 2":
-            continue
-        n_reported = con.execute(
-            "SELECT count(*) FROM rejects WHERE file_index = ? AND reason NOT LIKE 'malformed%'",
-            [i],
-        ).fetchall()[0][0]
-        if not n_reported:
             continue
         mapping = _csv_line_map(
             raw.source,
