@@ -198,7 +198,7 @@ def lorenz_chart(x: Sequence[float], y: Sequence[float], top10: float) -> Figure
             },
         ],
         "layout": _layout(
-            "Share of customers (most valuable first)",
+            "Share of customers (best first)",
             "Share of revenue",
             xaxis={"tickformat": ".0%", "range": [0, 1]},
             yaxis={"tickformat": ".0%", "range": [0, 1.02]},
@@ -531,7 +531,7 @@ def matrix_heatmap(m: FitMatrices, which: str, unit: str) -> Figure:
             }
         ],
         "layout": _layout(
-            f"Recency ({unit} from first to last purchase)",
+            f"Recency ({unit}, first to last purchase)",
             "Repeat purchases",
             xaxis={"showgrid": False},
             yaxis={"showgrid": False},
@@ -564,8 +564,8 @@ def calibration_chart(c: CalibrationHoldout, unit: str) -> Figure:
             },
         ],
         "layout": _layout(
-            "Repeat purchases in the calibration period",
-            f"Mean purchases in the {c.holdout_length:.0f}-{unit.rstrip('s')} holdout",
+            "Repeat purchases in calibration",
+            "Holdout purchases per customer",
             xaxis={"type": "category"},
             barmode="group",
             bargap=0.25,
@@ -647,6 +647,8 @@ def at_risk_chart(at_risk: pd.DataFrame, currency: str | None = None) -> Figure:
     """Listed at-risk customers: spend (y) against probability alive or days since last order."""
     prefix, suffix = currency_symbol(currency)
     ids = [str(v) for v in at_risk["customer_id"]] if "customer_id" in at_risk.columns else []
+    spend = np.asarray(at_risk["total_spend"], dtype=np.float64)
+    ticks = _log_ticks(spend)
     if "probability_alive" in at_risk.columns and at_risk["probability_alive"].notna().any():
         x = at_risk["probability_alive"]
         xaxis: dict[str, Any] = {"tickformat": ".0%", "range": [0, 0.52]}
@@ -678,9 +680,13 @@ def at_risk_chart(at_risk: pd.DataFrame, currency: str | None = None) -> Figure:
         ],
         "layout": _layout(
             xtitle,
-            "Total spend (log scale)",
+            "Total spend",
             xaxis=xaxis,
-            yaxis={**_money_axis(currency), "type": "log"},
+            yaxis={
+                "type": "log",
+                "tickvals": ticks,
+                "ticktext": [fmt_money(v, currency, compact=True) for v in ticks],
+            },
             showlegend=False,
         ),
     }
@@ -711,12 +717,27 @@ def pairs_chart(top: pd.DataFrame, n: int = 10) -> Figure:
             }
         ],
         "layout": _layout(
-            "Lift (× more often than by chance)",
+            "Lift (× chance)",
             "",
             yaxis={"type": "category", "showgrid": False},
             showlegend=False,
         ),
     }
+
+
+def _log_ticks(values: npt.NDArray[np.float64]) -> list[float]:
+    """1-2-5 tick values covering the positive ``values`` (for a log axis)."""
+    v = values[np.isfinite(values) & (values > 0)]
+    if v.size == 0:
+        return [1.0]
+    lo, hi = float(v.min()), float(v.max())
+    ticks = [
+        m * 10.0**e
+        for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for m in (1, 2, 5)
+    ]
+    inside = [t for t in ticks if lo / 1.5 <= t <= hi * 1.5]
+    return inside or [ticks[0]]
 
 
 def _short(text: str, limit: int = 28) -> str:

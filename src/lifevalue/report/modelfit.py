@@ -80,6 +80,9 @@ def time_unit_days(time_unit: str) -> float:
 def resolve_purchase_model(model: Mapping[str, Any] | None) -> tuple[PurchaseModel | None, str]:
     """Load the fitted purchase model from a ``model.json`` dict (``lifevalue.models.load_model``).
 
+    ``model`` is either the whole ``model.json`` (the purchase model under ``"purchase_model"``)
+    or one model's own dict (``BaseModel.to_dict()``).
+
     Returns
     -------
     tuple
@@ -88,9 +91,12 @@ def resolve_purchase_model(model: Mapping[str, Any] | None) -> tuple[PurchaseMod
     """
     if model is None:
         return None, "No model was fitted (run with a purchase model to see this section)."
+    part = model.get("purchase_model", model)
+    if not isinstance(part, Mapping):
+        return None, "The model has no purchase model."
     try:
         models = importlib.import_module("lifevalue.models")
-        loaded: Any = models.load_model(dict(model))
+        loaded: Any = models.load_model(dict(part))
     except Exception as exc:  # a report without model figures beats no report
         return None, f"The fitted model could not be loaded ({type(exc).__name__}: {exc})."
     for cand in (loaded, getattr(loaded, "purchase_model", None)):
@@ -229,12 +235,13 @@ def fit_matrices(
     else:
         recs = np.linspace(0.0, t_max, max_cells + 1)
     ff, rr = np.meshgrid(freqs, recs, indexing="ij")
-    tt = np.full_like(ff, t_max)
-    expected = _arr(model.expected_purchases(horizon, ff, rr, tt)).reshape(ff.shape)
-    alive = _arr(model.probability_alive(ff, rr, tt)).reshape(ff.shape)
-    impossible = (ff == 0) & (rr > 0)
-    expected = np.where(impossible, np.nan, expected)
-    alive = np.where(impossible, np.nan, alive)
+    possible = ~((ff == 0) & (rr > 0))  # no repeat purchase means recency 0
+    f1, r1 = ff[possible], rr[possible]
+    t1 = np.full_like(f1, t_max)
+    expected = np.full(ff.shape, np.nan)
+    alive = np.full(ff.shape, np.nan)
+    expected[possible] = _arr(model.expected_purchases(horizon, f1, r1, t1))
+    alive[possible] = _arr(model.probability_alive(f1, r1, t1))
     return FitMatrices(freqs, recs, t_max, horizon, expected, alive)
 
 
