@@ -146,27 +146,57 @@ def check_rft(x: FloatArray, tx: FloatArray, T: FloatArray) -> None:
             )
 
 
+def _codes(v: FloatArray) -> tuple[IntArray, int, FloatArray | None, float]:
+    """Integer codes of ``v`` that sort like ``v``: ``v - min`` when ``v`` holds whole numbers in
+    a moderate range (days, weeks, counts), else ranks from a sorted factorisation."""
+    lo = float(v.min())
+    c = v - lo
+    if float(c.max()) < 2**24 and np.array_equal(c, np.floor(c)):
+        return c.astype(np.int64), int(c.max()) + 1, None, lo
+    codes, uniques = pd.factorize(v, sort=True)
+    return codes.astype(np.int64), int(uniques.shape[0]), np.asarray(uniques, np.float64), lo
+
+
 def collapse_rows(
     *columns: FloatArray, weights: FloatArray | None = None
 ) -> tuple[list[FloatArray], FloatArray]:
     """Collapse identical rows of the given columns into unique rows with summed weights.
 
-    Returns the unique columns (sorted) and the weight (count) of each unique row. Uses a stable
-    lexicographic sort, O(n log n), no Python loop over rows.
+    Returns the unique rows sorted lexicographically (first column first) and the weight (count
+    of customers) of each. Each column is turned into integer codes, the codes into one int64 key,
+    and the keys are sorted once: about 0.1 s for a million rows, no Python loop over rows.
     """
     n = columns[0].shape[0]
     w = np.ones(n) if weights is None else weights
     if n == 0:
         return [c.copy() for c in columns], w.copy()
-    order = np.lexsort(columns[::-1])
-    sorted_cols = [c[order] for c in columns]
-    change = np.zeros(n, dtype=bool)
-    change[0] = True
-    for c in sorted_cols:
-        change[1:] |= c[1:] != c[:-1]
-    starts = np.flatnonzero(change)
-    uw = np.add.reduceat(w[order], starts)
-    return [c[starts] for c in sorted_cols], uw
+    coded = [_codes(c) for c in columns]
+    sizes = [k[1] for k in coded]
+    if math.prod(float(s) for s in sizes) >= 2.0**62:  # key would overflow: sort the columns
+        order = np.lexsort(columns[::-1])
+        sorted_cols = [c[order] for c in columns]
+        change = np.zeros(n, dtype=bool)
+        change[0] = True
+        for c in sorted_cols:
+            change[1:] |= c[1:] != c[:-1]
+        starts = np.flatnonzero(change)
+        return [c[starts] for c in sorted_cols], np.add.reduceat(w[order], starts)
+    key = np.zeros(n, dtype=np.int64)
+    for codes, size, _, _ in coded:
+        key = key * size + codes
+    if weights is None:
+        ukey, counts = np.unique(key, return_counts=True)
+        uw = counts.astype(np.float64)
+    else:
+        ukey, inverse = np.unique(key, return_inverse=True)
+        uw = np.bincount(inverse.reshape(-1), weights=w, minlength=ukey.shape[0]).astype(np.float64)
+    out: list[FloatArray] = []
+    rest = ukey
+    for _, size, uniques, lo in reversed(coded):
+        part = rest % size
+        rest = rest // size
+        out.append(part.astype(np.float64) + lo if uniques is None else uniques[part])
+    return out[::-1], uw
 
 
 def weights_array(weights: ArrayLike | None, n: int) -> FloatArray | None:
@@ -195,6 +225,7 @@ class RFTData:
     ux: FloatArray
     xi: IntArray
     wx: FloatArray
+    xstart: IntArray | None = None
 
     @property
     def n_customers(self) -> float:
@@ -219,9 +250,25 @@ class RFTData:
         keep = w > 0
         if not np.all(keep):
             x, tx, T, w = x[keep], tx[keep], T[keep], w[keep]
+        if x.shape[0] > 0 and np.all(x[1:] >= x[:-1]):  # sorted by frequency (after collapsing)
+            xstart = np.flatnonzero(np.r_[True, x[1:] != x[:-1]]).astype(np.int64)
+            ux = x[xstart]
+            xi = np.repeat(
+                np.arange(ux.shape[0], dtype=np.int64), np.diff(np.r_[xstart, x.shape[0]])
+            )
+            wx = np.add.reduceat(w, xstart)
+            return cls(x, tx, T, w, ux, xi, wx.astype(np.float64), xstart)
         ux, xi = np.unique(x, return_inverse=True)
         wx = np.bincount(xi, weights=w, minlength=ux.shape[0])
         return cls(x, tx, T, w, ux, xi.astype(np.int64), wx.astype(np.float64))
+
+    def sum_by_x(self, values: FloatArray) -> FloatArray:
+        """Sum ``values`` (one per row) within each distinct frequency."""
+        if self.xstart is not None:
+            out: FloatArray = np.add.reduceat(values, self.xstart)
+            return out
+        summed = np.bincount(self.xi, weights=values, minlength=self.ux.shape[0])
+        return np.asarray(summed, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,6 +325,26 @@ def numerical_hessian(
     return 0.5 * (hess + hess.T)
 
 
+def hessian_from_values(fun: Callable[[FloatArray], float], x: FloatArray, h: float) -> FloatArray:
+    """Central second-difference Hessian of ``fun`` at ``x`` (1 + 2k^2 evaluations)."""
+    k = x.shape[0]
+    f0 = fun(x)
+    hess = np.empty((k, k))
+    eye = np.eye(k) * h
+    fp = [fun(x + eye[i]) for i in range(k)]
+    fm = [fun(x - eye[i]) for i in range(k)]
+    for i in range(k):
+        hess[i, i] = (fp[i] - 2 * f0 + fm[i]) / h**2
+        for j in range(i):
+            fpp = fun(x + eye[i] + eye[j])
+            fmm = fun(x - eye[i] - eye[j])
+            # f(x+hi+hj) + f(x-hi-hj) - f(x+hi) - f(x-hi) - f(x+hj) - f(x-hj) + 2 f(x) = 2 h^2 H_ij
+            hess[i, j] = hess[j, i] = (fpp + fmm - fp[i] - fm[i] - fp[j] - fm[j] + 2 * f0) / (
+                2 * h**2
+            )
+    return hess
+
+
 def _safe_objective(fun: ObjectiveFn, k: int) -> ObjectiveFn:
     """Wrap an objective so that a non-finite value turns into a large finite one."""
 
@@ -308,8 +375,11 @@ class BaseModel(ABC):
         customer (``0`` = plain maximum likelihood). A small value such as ``0.001`` stabilises fits
         on small or degenerate data sets.
     n_starts
-        Number of optimiser starting points (the first is a data-based guess, the others random
-        perturbations of it with a fixed seed). The fit stops early once two starts agree.
+        Maximum number of optimiser starting points: the first is a data-based guess, the others
+        random perturbations of it (fixed seed), tried when the previous start did not converge.
+    all_starts
+        Run all ``n_starts`` starts and keep the best optimum (a guard against local optima, at
+        ``n_starts`` times the cost).
     max_iter
         Maximum L-BFGS-B iterations per start.
     random_state
@@ -331,6 +401,7 @@ class BaseModel(ABC):
         max_iter: int = 2000,
         random_state: int = 0,
         time_unit: str | None = None,
+        all_starts: bool = False,
     ) -> None:
         if penalizer < 0:
             raise ValueError("penalizer must be >= 0")
@@ -341,6 +412,7 @@ class BaseModel(ABC):
         self.max_iter = int(max_iter)
         self.random_state = int(random_state)
         self.time_unit = time_unit
+        self.all_starts = bool(all_starts)
         self._fit: FitResult | None = None
 
     # ---- fitted attributes --------------------------------------------------------------
@@ -479,12 +551,15 @@ class BaseModel(ABC):
         n_obs: float,
         *,
         fallback_hint: str,
+        value: Callable[[FloatArray], float] | None = None,
     ) -> tuple[FloatArray, float, FloatArray, bool, int]:
         """Minimise the penalised mean negative log-likelihood from several starts.
 
         Returns the log-parameters, the mean objective, the covariance of the log-parameters
         (inverse Hessian of the total penalised negative log-likelihood), whether it converged and
         the number of iterations. Raises :class:`ConvergenceError` when no start converged.
+        ``value`` (the objective's value alone) is used for the Hessian, by second differences,
+        when the gradient is itself numerical.
         """
         k = x0.shape[0]
         fun = _safe_objective(self._penalised(objective), k)
@@ -508,20 +583,23 @@ class BaseModel(ABC):
             attempts.append(att)
             if self._attempt_ok(att):
                 good.append(att)
-                if len(good) >= 2:
-                    best = min(good, key=lambda a: a.fun)
-                    agree = [
-                        a for a in good if abs(a.fun - best.fun) <= 1e-9 * max(1, abs(best.fun))
-                    ]
-                    if len(agree) >= 2:
-                        break
+                if not self.all_starts:
+                    break
         candidates = good if good else attempts
         best = min(candidates, key=lambda a: a.fun)
         nit = sum(a.nit for a in attempts)
         reason = self._failure_reason(best)
         cov_log: FloatArray | None = None
         if reason is None:
-            hess = n_obs * self._objective_hessian(fun, best.x)
+            if value is None:
+                hess = n_obs * numerical_hessian(lambda v: fun(v)[1], best.x, 1e-5)
+            else:
+                pen = self.penalizer
+
+                def penalised_value(v: FloatArray) -> float:
+                    return value(v) + pen * float(np.sum(np.exp(2 * v)))
+
+                hess = n_obs * hessian_from_values(penalised_value, best.x, 1e-4)
             cov_log = self._invert_hessian(hess)
             if cov_log is None:
                 reason = (
@@ -531,11 +609,6 @@ class BaseModel(ABC):
         if reason is not None or cov_log is None:
             raise ConvergenceError(self._failure_message(best, reason or "", fallback_hint))
         return best.x, best.fun, cov_log, True, nit
-
-    def _objective_hessian(self, fun: ObjectiveFn, z: FloatArray) -> FloatArray:
-        if self.analytic_gradient:
-            return numerical_hessian(lambda v: fun(v)[1], z, 1e-5)
-        return numerical_hessian(lambda v: fun(v)[1], z, 1e-4)
 
     @staticmethod
     def _invert_hessian(hess: FloatArray) -> FloatArray | None:
@@ -605,6 +678,7 @@ class BaseModel(ABC):
                 "n_starts": self.n_starts,
                 "max_iter": self.max_iter,
                 "random_state": self.random_state,
+                "all_starts": self.all_starts,
             },
             "extra": _jsonable(res.extra),
         }
@@ -697,6 +771,10 @@ class PurchaseModel(BaseModel):
     def _objective(self, z: FloatArray, data: RFTData) -> tuple[float, FloatArray]:
         """Mean negative log-likelihood per customer and its gradient in log-parameters ``z``."""
 
+    def _objective_value(self, z: FloatArray, data: RFTData) -> float:
+        """Mean negative log-likelihood alone (for the Hessian of numerical-gradient models)."""
+        return self._objective(z, data)[0]
+
     @abstractmethod
     def _loglik_rows(
         self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
@@ -785,6 +863,7 @@ class PurchaseModel(BaseModel):
             self._initial(data),
             data.n_customers,
             fallback_hint=HISTORICAL_CLV_HINT,
+            value=None if self.analytic_gradient else (lambda v: self._objective_value(v, data)),
         )
         theta = np.exp(z)
         ll = float(np.dot(data.w, self._loglik_rows(theta, data.x, data.tx, data.T)))

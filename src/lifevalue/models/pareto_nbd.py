@@ -19,6 +19,7 @@ against known bounds and falls back to a continued fraction, so it never returns
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -30,12 +31,39 @@ from lifevalue.models._special import (
     nbd_pmf_iter,
     one_minus_pow_over,
 )
-from lifevalue.models.base import FloatArray, PurchaseModel, RFTData, numerical_gradient
+from lifevalue.models.base import (
+    FloatArray,
+    IntArray,
+    PurchaseModel,
+    RFTData,
+    collapse_rows,
+)
 
 _N_NODES = 48
 _GL_Y, _GL_W = np.polynomial.legendre.leggauss(_N_NODES)
 _GL_Y = 0.5 * (_GL_Y + 1.0)  # nodes on [0, 1]
 _GL_W = 0.5 * _GL_W
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Distinct (x, t_x) and (x, T) pairs and, for each row, the index of its pair."""
+
+    x1: FloatArray
+    tx: FloatArray
+    i1: IntArray
+    x2: FloatArray
+    T: FloatArray
+    i2: IntArray
+
+
+def _locate(ux: FloatArray, ut: FloatArray, x: FloatArray, t: FloatArray) -> IntArray:
+    """Index of each row's pair (x, t) among the unique pairs (ux, ut), sorted by x then t."""
+    vx, vt = np.unique(ux), np.unique(ut)
+    code_u = np.searchsorted(vx, ux) * vt.shape[0] + np.searchsorted(vt, ut)
+    code_row = np.searchsorted(vx, x) * vt.shape[0] + np.searchsorted(vt, t)
+    idx: IntArray = np.searchsorted(code_u, code_row).astype(np.int64)
+    return idx
 
 
 class ParetoNBDModel(PurchaseModel):
@@ -50,6 +78,7 @@ class ParetoNBDModel(PurchaseModel):
     name: ClassVar[str] = "pnbd"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     analytic_gradient: ClassVar[bool] = False
+    _pair_cache: tuple[RFTData, _Pairs] | None = None
 
     def _initial(self, data: RFTData) -> FloatArray:
         rate = float(np.dot(data.w, data.x)) / max(float(np.dot(data.w, data.T)), 1e-12)
@@ -59,14 +88,31 @@ class ParetoNBDModel(PurchaseModel):
         return out
 
     def _log_terms(
-        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        pairs: _Pairs | None = None,
     ) -> tuple[FloatArray, FloatArray]:
-        """log of the "alive at T" and "died in (t_x, T)" terms of the likelihood bracket."""
+        """log of the "alive at T" and "died in (t_x, T)" terms of the likelihood bracket.
+
+        The 2F1 integrals depend on (x, t_x) and (x, T) only; with ``pairs`` they are evaluated
+        once per distinct pair (several times fewer calls than rows).
+        """
         r, alpha, s, beta = theta
         log_e1 = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        m1 = r + x
-        lg_tx = log_incomplete_power_integral(alpha, beta, m1, s + 1.0, tx)
-        lg_T = log_incomplete_power_integral(alpha, beta, m1, s + 1.0, T)
+        if pairs is None:
+            lg_tx = log_incomplete_power_integral(alpha, beta, r + x, s + 1.0, tx)
+            lg_T = log_incomplete_power_integral(alpha, beta, r + x, s + 1.0, T)
+        else:
+            lg_tx = np.take(
+                log_incomplete_power_integral(alpha, beta, r + pairs.x1, s + 1.0, pairs.tx),
+                pairs.i1,
+            )
+            lg_T = np.take(
+                log_incomplete_power_integral(alpha, beta, r + pairs.x2, s + 1.0, pairs.T), pairs.i2
+            )
         log_e2 = np.log(s) + lg_tx + log1mexp(lg_T - lg_tx)
         return log_e1, log_e2
 
@@ -85,23 +131,49 @@ class ParetoNBDModel(PurchaseModel):
             )
         return out
 
+    def _pairs(self, data: RFTData) -> _Pairs:
+        cached = self._pair_cache
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        (x1, tx1), _ = collapse_rows(data.x, data.tx)
+        (x2, t2), _ = collapse_rows(data.x, data.T)
+        i1 = _locate(x1, tx1, data.x, data.tx)
+        i2 = _locate(x2, t2, data.x, data.T)
+        pairs = _Pairs(x1, tx1, i1, x2, t2, i2)
+        self._pair_cache = (data, pairs)
+        return pairs
+
     def _mean_ll(self, z: FloatArray, data: RFTData) -> float:
         theta = np.exp(z)
         r, alpha, s, beta = theta
-        with np.errstate(divide="ignore", invalid="ignore"):
+        pairs = self._pairs(data)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             gx = special.gammaln(r + data.ux) - special.gammaln(r)
-            log_e1, log_e2 = self._log_terms(theta, data.x, data.tx, data.T)
+            log_e1, log_e2 = self._log_terms(theta, data.x, data.tx, data.T, pairs)
+            # logaddexp written with exp/log (NumPy's logaddexp is several times slower)
+            hi = np.maximum(log_e1, log_e2)
+            lse = hi + np.log(np.exp(log_e1 - hi) + np.exp(log_e2 - hi))
             ll = (
-                float(np.dot(data.wx, gx))
+                float(np.einsum("i,i->", data.wx, gx))
                 + data.n_customers * (r * np.log(alpha) + s * np.log(beta))
-                + float(np.dot(data.w, np.logaddexp(log_e1, log_e2)))
+                + float(np.einsum("i,i->", data.w, lse))
             )
         return float(ll) / data.n_customers
 
     def _objective(self, z: FloatArray, data: RFTData) -> tuple[float, FloatArray]:
+        # forward differences: 5 evaluations per gradient instead of 9 (error ~1e-8, ample for
+        # the optimiser; the standard errors use a separate second-difference Hessian)
         f = -self._mean_ll(z, data)
-        g = numerical_gradient(lambda v: -self._mean_ll(v, data), z, 1e-6)
+        h = 1e-7
+        g = np.empty_like(z)
+        for j in range(z.shape[0]):
+            e = np.zeros_like(z)
+            e[j] = h
+            g[j] = (-self._mean_ll(z + e, data) - f) / h
         return f, g
+
+    def _objective_value(self, z: FloatArray, data: RFTData) -> float:
+        return -self._mean_ll(z, data)
 
     def _p_alive(
         self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
