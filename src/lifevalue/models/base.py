@@ -969,7 +969,7 @@ class PurchaseModel(BaseModel):
         """
         x, tx, tt = rft_arrays(frequency, recency, T)
         th = self._theta()
-        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        tf, x, tx, tt = _broadcast(as_float_array(t, "t"), x, tx, tt)
         _check_horizon(tf)
         with np.errstate(all="ignore"):
             pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
@@ -992,7 +992,7 @@ class PurchaseModel(BaseModel):
         """
         x, tx, tt = rft_arrays(frequency, recency, T)
         th = self._theta()
-        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        tf, x, tx, tt = _broadcast(as_float_array(t, "t"), x, tx, tt)
         _check_horizon(tf)
         with np.errstate(all="ignore"):
             pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
@@ -1035,7 +1035,7 @@ class PurchaseModel(BaseModel):
         """
         x, tx, tt = rft_arrays(frequency, recency, T)
         th = self._theta()
-        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        tf, x, tx, tt = _broadcast(as_float_array(t, "t"), x, tx, tt)
         _check_horizon(tf)
         out = np.zeros((x.shape[0], max_purchases + 1))
         with np.errstate(all="ignore"):
@@ -1083,7 +1083,7 @@ class PurchaseModel(BaseModel):
             raise ValueError("level must be between 0 and 1")
         x, tx, tt = rft_arrays(frequency, recency, T)
         th = self._theta()
-        tf = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        tf, x, tx, tt = _broadcast(as_float_array(t, "t"), x, tx, tt)
         _check_horizon(tf)
         q_lo, q_hi = (1 - level) / 2, (1 + level) / 2
         low = np.full(x.shape[0], -1.0)
@@ -1172,6 +1172,11 @@ class PurchaseModel(BaseModel):
         rng = np.random.default_rng(seed)
         x, tx = self._simulate(self._theta(), tt, rng)
         return pd.DataFrame({"frequency": x, "recency": tx, "T": tt})
+
+
+def _broadcast(*arrays: FloatArray) -> tuple[FloatArray, ...]:
+    """Broadcast arrays against each other, as contiguous float copies."""
+    return tuple(np.ascontiguousarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays))
 
 
 def _check_horizon(t: FloatArray) -> None:
