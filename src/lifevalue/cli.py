@@ -35,7 +35,7 @@ from lifevalue.errors import ConfigError, LifevalueError
 
 app = typer.Typer(
     name="lifevalue",
-    help="Customer lifetime value for online stores: measure, understand, act.",
+    # no help= here: it would hide the callback's docstring (and its example) from --help
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -50,6 +50,10 @@ def _root() -> None:
     """Customer lifetime value for online stores: measure, understand, act.
 
     Start with [bold]lifevalue analyze ORDERS --out DIR[/]; every command has --help.
+
+    [bold]Example[/]
+
+      lifevalue analyze orders.csv --out results/
     """
 
 
