@@ -549,10 +549,10 @@ def segment_label(name: str) -> str:
 
 
 RECENCY_BUCKETS: list[tuple[str, float]] = [
-    ("≤30 d", 30),
-    ("31–90 d", 90),
-    ("91–180 d", 180),
-    ("181–365 d", 365),
+    ("≤1 mo", 30),
+    ("1–3 mo", 90),
+    ("3–6 mo", 180),
+    ("6–12 mo", 365),
     ("1–2 y", 730),
     (">2 y", math.inf),
 ]

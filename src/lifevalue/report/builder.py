@@ -451,7 +451,7 @@ def _segments(ctx: _Context) -> Section:
         if summary["avg_predicted_clv"].isna().all():
             spec = [s for s in spec if s[0] != "avg_predicted_clv"]
         section.tables.append(
-            make_table(f"table-{cid}", f"{label} summary", summary, spec, currency=c)
+            make_table(f"table-{cid}", f"{label} summary", summary, spec, currency=c, page_size=15)
         )
     if not readings:
         section.notes.append(
@@ -617,11 +617,11 @@ def _at_risk(ctx: _Context) -> Section:
                 ("total_spend", "Total spend", "money"),
                 ("last_purchase", "Last order", "date"),
                 ("days_since_last_order", "Days since", "int"),
-                ("mean_days_between_orders", "Usual gap (days)", "int"),
+                ("mean_days_between_orders", "Usual gap", "int"),
                 ("probability_alive", "P(alive)", "pct"),
-                ("alive_30d_ago", "P(alive) 30 days ago", "pct"),
+                ("alive_30d_ago", "30 days ago", "pct"),
                 ("predicted_clv", "Predicted CLV", "money"),
-                ("value_at_risk", "Value at stake", "money"),
+                ("value_at_risk", "At stake", "money"),
             ],
             currency=c,
         )
@@ -664,6 +664,19 @@ def _pairs(ctx: _Context) -> Section:
             ],
         )
     )
+    return section
+
+
+def _balance(section: Section) -> Section:
+    """Widen the last chart of an odd run of half-width charts, so no chart sits alone."""
+    run: list[Chart] = []
+    for chart in [*section.charts, None]:
+        if chart is None or chart.wide:
+            if len(run) % 2 == 1:
+                run[-1].wide = True
+            run = []
+        else:
+            run.append(chart)
     return section
 
 
@@ -803,7 +816,7 @@ def render_report(
     ]
     for name, make in builders:
         t0 = time.perf_counter()
-        sections.append(make())
+        sections.append(_balance(make()))
         stamps[name] = time.perf_counter() - t0
     window = ""
     if headline.first_purchase and headline.last_purchase:

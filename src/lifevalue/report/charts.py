@@ -281,7 +281,11 @@ def clv_histogram_chart(hist: Histogram, currency: str | None = None, label: str
 
 
 def retention_chart(monthly: pd.DataFrame) -> Figure:
-    """Customer retention rate and churn rate by month, in percent."""
+    """Customer retention rate (top panel) and churn rate (bottom panel) by month, in percent.
+
+    Two panels with their own ranges: CRR near 95% and churn near 5% would both look flat on
+    one 0-100 axis.
+    """
     x = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in monthly["period_start"]]
     crr = monthly["crr"] if "crr" in monthly.columns else pd.Series(np.nan, index=monthly.index)
     churn = monthly["churn_rate"] if "churn_rate" in monthly.columns else 100 - crr
@@ -305,11 +309,16 @@ def retention_chart(monthly: pd.DataFrame) -> Figure:
                 "y": _num(churn, 2),
                 "line": {"color": VERMILLION, "width": 2.5, "dash": "dash"},
                 "marker": {"size": 5, "symbol": "square"},
+                "yaxis": "y2",
                 "hovertemplate": "%{x|%b %Y}<br>Churn %{y:.1f}%<extra></extra>",
             },
         ],
         "layout": _layout(
-            "", "% of active customers", yaxis={"range": [0, 100], "ticksuffix": "%"}
+            "",
+            "Retention",
+            xaxis={"anchor": "y2"},
+            yaxis={"domain": [0.54, 1.0], "ticksuffix": "%"},
+            yaxis2={**_axis("Churn"), "domain": [0.0, 0.46], "ticksuffix": "%", "anchor": "x"},
         ),
     }
 
@@ -576,6 +585,8 @@ def calibration_chart(c: CalibrationHoldout, unit: str) -> Figure:
 def tracking_chart(t: RepeatTracking, cumulative: bool = True) -> Figure:
     """Actual vs expected repeat transactions per period (cumulative or per period)."""
     table = t.table
+    if not cumulative and len(table) > 1 and table["period"].iloc[-1] % 1 > 1e-9:
+        table = table.iloc[:-1]  # a short last period would look like a sudden drop
     actual = table["actual_cumulative"] if cumulative else table["actual"]
     expected = table["expected_cumulative"] if cumulative else table["expected"]
     unit = t.time_unit.rstrip("s")
@@ -685,7 +696,7 @@ def at_risk_chart(at_risk: pd.DataFrame, currency: str | None = None) -> Figure:
             yaxis={
                 "type": "log",
                 "tickvals": ticks,
-                "ticktext": [fmt_money(v, currency, compact=True) for v in ticks],
+                "ticktext": [_tick_money(v, currency) for v in ticks],
             },
             showlegend=False,
         ),
@@ -723,6 +734,10 @@ def pairs_chart(top: pd.DataFrame, n: int = 10) -> Figure:
             showlegend=False,
         ),
     }
+
+
+def _tick_money(value: float, currency: str | None) -> str:
+    return fmt_money(value, currency, compact=True).replace(".0k", "k").replace(".0M", "M")
 
 
 def _log_ticks(values: npt.NDArray[np.float64]) -> list[float]:
