@@ -1,0 +1,161 @@
+"""Saving and loading models as versioned JSON, the registry, and the errors users see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifevalue.errors import (
+    ConvergenceError,
+    InputError,
+    InsufficientDataError,
+    NotFittedError,
+)
+from lifevalue.models import (
+    MODELS,
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    ShiftedBetaGeoModel,
+    load_model,
+)
+
+
+@pytest.fixture(scope="module")
+def fitted_models(cdnow: pd.DataFrame) -> list[object]:
+    return [
+        BetaGeoModel().fit(cdnow),
+        ModifiedBetaGeoModel(penalizer=0.001).fit(cdnow),
+        ParetoNBDModel().fit(cdnow),
+        GammaGammaModel().fit(cdnow["x"], cdnow["zbar"]),
+        ShiftedBetaGeoModel().fit([1000, 869, 743, 653, 593, 551, 517, 491]),
+    ]
+
+
+def test_registry_names() -> None:
+    assert set(MODELS) == {"bgnbd", "mbgnbd", "pnbd", "gamma_gamma", "sbg"}
+    for name, cls in MODELS.items():
+        assert cls.name == name
+
+
+def test_round_trip(fitted_models: list[object], tmp_path: Path, cdnow: pd.DataFrame) -> None:
+    for model in fitted_models:
+        d = model.to_dict()  # type: ignore[attr-defined]
+        text = json.dumps(d)  # strict JSON: no NaN, no numpy types
+        assert "NaN" not in text
+        assert d["version"] == 1
+        assert set(d) >= {
+            "model",
+            "params",
+            "log_likelihood",
+            "standard_errors",
+            "covariance",
+            "n_customers",
+            "time_unit",
+            "version",
+        }
+        path = tmp_path / f"{d['model']}.json"
+        model.save(path)  # type: ignore[attr-defined]
+        again = load_model(path)
+        assert type(again) is type(model)
+        assert again.params_ == model.params_  # type: ignore[attr-defined]
+        assert again.log_likelihood_ == model.log_likelihood_  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(again.covariance_, model.covariance_)  # type: ignore[attr-defined]
+        assert again.to_dict() == d
+        assert type(model).from_dict(d).params_ == model.params_  # type: ignore[attr-defined]
+        assert load_model(d).params_ == model.params_  # type: ignore[attr-defined]
+    bg = load_model(tmp_path / "bgnbd.json")
+    assert isinstance(bg, BetaGeoModel)
+    assert bg.time_unit == "weeks"
+    np.testing.assert_array_equal(
+        bg.expected_purchases(10, cdnow),
+        fitted_models[0].expected_purchases(10, cdnow),  # type: ignore[attr-defined]
+    )
+    assert load_model(tmp_path / "gamma_gamma.json").n_excluded_["non_repeat"] == 1411  # type: ignore[attr-defined]
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match="not a lifevalue model file"):
+        load_model(bad)
+    with pytest.raises(InputError, match="unknown model"):
+        load_model({"model": "nope", "version": 1})
+    d = BetaGeoModel.from_params(r=1, alpha=2, a=1, b=2).to_dict()
+    d["version"] = 99
+    with pytest.raises(InputError, match="version"):
+        load_model(d)
+    with pytest.raises(InputError, match="not 'pnbd'"):
+        ParetoNBDModel.from_dict(BetaGeoModel.from_params(r=1, alpha=2, a=1, b=2).to_dict())
+
+
+def test_not_fitted() -> None:
+    for cls in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel):
+        model = cls()
+        with pytest.raises(NotFittedError, match="fit"):
+            model.expected_purchases(10, [1], [2], [3])
+        with pytest.raises(NotFittedError):
+            model.probability_alive([1], [2], [3])
+        with pytest.raises(NotFittedError):
+            _ = model.params_
+        with pytest.raises(NotFittedError):
+            model.to_dict()
+    with pytest.raises(NotFittedError):
+        GammaGammaModel().expected_spend([1], [10])
+    with pytest.raises(NotFittedError):
+        ShiftedBetaGeoModel().projected_retention([1])
+    # from_params: predictions work, fit statistics do not
+    m = BetaGeoModel.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4)
+    assert m.expected_purchases(10, 1, 5, 10)[0] > 0
+    with pytest.raises(NotFittedError):
+        _ = m.log_likelihood_
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_no_repeat_buyers_is_insufficient_data(cls: type[BetaGeoModel]) -> None:
+    n = 500
+    T = np.linspace(5, 50, n)
+    with pytest.raises(InsufficientDataError) as info:
+        cls().fit(np.zeros(n), np.zeros(n), T)
+    message = str(info.value)
+    assert "cannot identify" in message
+    assert "historical CLV" in message
+    assert isinstance(info.value, ConvergenceError)
+
+
+def test_bad_summaries_are_input_errors() -> None:
+    with pytest.raises(InputError, match="recency must not exceed T"):
+        BetaGeoModel().fit([1, 2], [5, 30], [10, 20])
+    with pytest.raises(InputError, match="whole number"):
+        BetaGeoModel().fit([1.5, 2], [5, 3], [10, 20])
+    with pytest.raises(InputError, match="not a finite number"):
+        BetaGeoModel().fit([1, np.nan], [5, 3], [10, 20])
+    with pytest.raises(InputError, match="no column 'frequency'"):
+        BetaGeoModel().fit(pd.DataFrame({"a": [1]}))
+    m = BetaGeoModel.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4)
+    with pytest.raises(InputError, match="horizon"):
+        m.expected_purchases(-1, 1, 1, 2)
+
+
+def test_degenerate_fit_reports_reason_and_remedy() -> None:
+    # two customers: the likelihood has no interior optimum
+    with pytest.raises(ConvergenceError) as info:
+        BetaGeoModel(n_starts=2).fit([1, 0], [1.0, 0.0], [1.0, 1.0])
+    message = str(info.value)
+    assert "did not converge" in message
+    assert "penalizer" in message
+    assert "historical CLV" in message
+
+
+def test_penalizer_shrinks_and_keeps_a_fit(cdnow: pd.DataFrame) -> None:
+    plain = BetaGeoModel().fit(cdnow)
+    pen = BetaGeoModel(penalizer=0.1).fit(cdnow)
+    assert pen.log_likelihood_ < plain.log_likelihood_
+    theta = np.array(list(plain.params_.values()))
+    theta_pen = np.array(list(pen.params_.values()))
+    assert np.sum(theta_pen**2) < np.sum(theta**2)
