@@ -190,6 +190,17 @@ def test_rejects_point_at_the_skipped_lines(cli: Callable[..., Any], tmp_path: P
     assert skipped == expected
 
 
+def test_rows_without_customer_do_not_stop_a_strict_run(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    path, layout = SLICES["online_retail"]
+    result = cli("analyze", path, "--preset", "online_retail", "--strict", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "ingest.json").read_text())
+    assert report["rows_skipped"] == _expected(_read(path, layout), layout).no_customer
+    assert report["rows_rejected"] == 0
+
+
 FULL = {
     # README facts of /work/shared/data/online_retail and /work/shared/data/online_retail_ii
     "online_retail": {
