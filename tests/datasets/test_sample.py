@@ -415,3 +415,32 @@ def test_unknown_file_type_is_a_config_error(tmp_path: Path) -> None:
             write_sample(generate_sample(5, 1), tmp_path / name)
     assert sample_file_format("A.Parquet") == "parquet"
     assert sample_file_format(Path("x/y.csv.gz")) == "csv.gz"
+
+
+def test_csv_files_are_reproducible_and_gzip_holds_the_same_text(tmp_path: Path) -> None:
+    import gzip
+
+    from lifevalue.datasets import sample as sample_module
+
+    table = generate_sample(700, 4)
+    # Small chunks, so that the file is written (and gzipped) in several parallel pieces.
+    original = sample_module._CSV_CHUNK_ROWS
+    sample_module._CSV_CHUNK_ROWS = 500
+    try:
+        a = write_sample(table, tmp_path / "a.csv").read_bytes()
+        b = write_sample(table, tmp_path / "b.csv").read_bytes()
+        gz = write_sample(table, tmp_path / "c.csv.gz").read_bytes()
+    finally:
+        sample_module._CSV_CHUNK_ROWS = original
+    assert a == b
+    assert gzip.decompress(gz) == a
+    assert a.count(b"\n") == table.num_rows + 1
+    assert a.splitlines()[0].decode().replace('"', "").split(",") == list(SAMPLE_COLUMNS)
+    first = a.splitlines()[1].decode()
+    assert re.search(r",20\d\d-\d\d-\d\d \d\d:\d\d:\d\dZ,", first), first
+
+
+def test_csv_quotes_values_that_need_it(tmp_path: Path) -> None:
+    table = pa.table({"a": ["x,y", 'say "hi"', "plain"], "b": [1, 2, 3]})
+    path = write_sample(table, tmp_path / "q.csv")
+    assert pa_csv.read_csv(path).equals(table)

