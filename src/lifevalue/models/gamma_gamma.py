@@ -34,6 +34,7 @@ from lifevalue.models.base import (
     as_float_array,
     collapse_rows,
     column,
+    wdot,
     weights_array,
 )
 
@@ -138,7 +139,7 @@ class GammaGammaModel(BaseModel):
             lambda v: self._objective(v, data), x0, n, fallback_hint="use the mean spend instead"
         )
         theta = np.exp(z)
-        ll = float(np.dot(uw, self._loglik_rows(theta, ux, um)))
+        ll = wdot(uw, self._loglik_rows(theta, ux, um))
         extra: dict[str, Any] = {"n_excluded": {k: int(v) for k, v in excluded.items()}}
         self._fit = FitResult(
             params=dict(zip(self.param_names, map(float, theta), strict=True)),
@@ -181,11 +182,11 @@ class GammaGammaModel(BaseModel):
         n = float(w.sum())
         px = p * x
         lgm = np.log(g + x * m)
-        ll = float(np.dot(w, self._loglik_rows(np.array([p, q, g]), x, m)))
+        ll = wdot(w, self._loglik_rows(np.array([p, q, g]), x, m))
         psi_pxq = special.digamma(px + q)
-        d_p = float(np.dot(w, x * (psi_pxq - special.digamma(px) + np.log(x) + np.log(m) - lgm)))
-        d_q = float(np.dot(w, psi_pxq - special.digamma(q) + np.log(g) - lgm))
-        d_g = float(np.dot(w, q / g - (px + q) / (g + x * m)))
+        d_p = wdot(w, x * (psi_pxq - special.digamma(px) + np.log(x) + np.log(m) - lgm))
+        d_q = wdot(w, psi_pxq - special.digamma(q) + np.log(g) - lgm)
+        d_g = wdot(w, q / g - (px + q) / (g + x * m))
         grad = -np.array([d_p * p, d_q * q, d_g * g]) / n
         return -ll / n, grad
 

@@ -37,6 +37,7 @@ from lifevalue.models.base import (
     PurchaseModel,
     RFTData,
     collapse_rows,
+    wdot,
 )
 
 _N_NODES = 48
@@ -81,7 +82,7 @@ class ParetoNBDModel(PurchaseModel):
     _pair_cache: tuple[RFTData, _Pairs] | None = None
 
     def _initial(self, data: RFTData) -> FloatArray:
-        rate = float(np.dot(data.w, data.x)) / max(float(np.dot(data.w, data.T)), 1e-12)
+        rate = wdot(data.w, data.x) / max(wdot(data.w, data.T), 1e-12)
         alpha = 1.0 / max(rate, 1e-8)
         beta = float(np.average(data.T, weights=data.w))
         out: FloatArray = np.log(np.array([1.0, min(max(alpha, 1e-6), 1e6), 1.0, max(beta, 1e-6)]))
@@ -154,9 +155,9 @@ class ParetoNBDModel(PurchaseModel):
             hi = np.maximum(log_e1, log_e2)
             lse = hi + np.log(np.exp(log_e1 - hi) + np.exp(log_e2 - hi))
             ll = (
-                float(np.einsum("i,i->", data.wx, gx))
+                wdot(data.wx, gx)
                 + data.n_customers * (r * np.log(alpha) + s * np.log(beta))
-                + float(np.einsum("i,i->", data.w, lse))
+                + wdot(data.w, lse)
             )
         return float(ll) / data.n_customers
 

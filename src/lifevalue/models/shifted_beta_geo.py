@@ -24,7 +24,7 @@ from scipy import special
 
 from lifevalue.errors import InputError, InsufficientDataError
 from lifevalue.models._special import log_hyp2f1_one
-from lifevalue.models.base import BaseModel, FitResult, FloatArray
+from lifevalue.models.base import BaseModel, FitResult, FloatArray, wdot
 
 
 def _cohort_matrix(active: npt.ArrayLike | pd.DataFrame) -> FloatArray:
@@ -154,8 +154,8 @@ class ShiftedBetaGeoModel(BaseModel):
         L = np.arange(0, surv_end.shape[0], dtype=np.float64)
         base = special.betaln(a, b)
         ll = float(
-            np.dot(churn, special.betaln(a + 1.0, b + t - 1.0) - base)
-            + np.dot(surv_end, special.betaln(a, b + L) - base)
+            wdot(churn, special.betaln(a + 1.0, b + t - 1.0) - base)
+            + wdot(surv_end, special.betaln(a, b + L) - base)
         )
         psi_ab = special.digamma(a + b)
         d_base_a = special.digamma(a) - psi_ab
@@ -163,12 +163,12 @@ class ShiftedBetaGeoModel(BaseModel):
         psi_abt = special.digamma(a + b + t)
         psi_abl = special.digamma(a + b + L)
         d_a = float(
-            np.dot(churn, special.digamma(a + 1.0) - psi_abt - d_base_a)
-            + np.dot(surv_end, special.digamma(a) - psi_abl - d_base_a)
+            wdot(churn, special.digamma(a + 1.0) - psi_abt - d_base_a)
+            + wdot(surv_end, special.digamma(a) - psi_abl - d_base_a)
         )
         d_b = float(
-            np.dot(churn, special.digamma(b + t - 1.0) - psi_abt - d_base_b)
-            + np.dot(surv_end, special.digamma(b + L) - psi_abl - d_base_b)
+            wdot(churn, special.digamma(b + t - 1.0) - psi_abt - d_base_b)
+            + wdot(surv_end, special.digamma(b + L) - psi_abl - d_base_b)
         )
         return -ll / n, -np.array([d_a * a, d_b * b]) / n
 
