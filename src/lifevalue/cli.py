@@ -241,3 +241,446 @@ def sample(
         markup=False,
         soft_wrap=True,
     )
+
+
+# --- segments, audience, recommend ---------------------------------------------------------------
+
+RulesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        help="Your segment rules (TOML), read on top of the defaults: change a rule's "
+        "parameters, switch one off, add your own. Print the defaults with --show-rules.",
+    ),
+]
+CartsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--carts",
+        help="Cart events (CSV, Parquet or JSON Lines with customer_id, created_at, converted) "
+        "for the cart_abandoner segment; without them it is skipped.",
+    ),
+]
+
+
+def _show_rules(value: bool) -> None:
+    if value:
+        from lifevalue.segments.behaviour import default_rules_text
+
+        console.print(default_rules_text(), markup=False, highlight=False, end="")
+        raise typer.Exit()
+
+
+@app.command()
+def segments(
+    orders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="customers.parquet (or .csv) written by `lifevalue analyze`, or the order "
+            "log itself (files, folders or globs, as for analyze).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the output files.")] = Path(
+        "lifevalue-out"
+    ),
+    rules: RulesOpt = None,
+    carts: CartsOpt = None,
+    show_rules: Annotated[
+        bool,
+        typer.Option(
+            "--show-rules",
+            help="Print the default rules file (a starting point for --rules) and exit.",
+            is_eager=True,
+            callback=_show_rules,
+        ),
+    ] = False,
+    end: Annotated[
+        str | None,
+        typer.Option(help="With an order log: last day of observation, YYYY-MM-DD."),
+    ] = None,
+    preset: PresetOpt = None,
+    customer_col: CustomerColOpt = None,
+    order_col: OrderColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    currency_col: CurrencyColOpt = None,
+    date_format: DateFormatOpt = None,
+    timezone: TimezoneOpt = None,
+    currency: CurrencyOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    amount_level: AmountLevelOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Put every customer in an RFM group and in behavioural segments.
+
+    RFM: recency, frequency and monetary scores 1-5 by quintiles and one of 11 groups
+    (champions, loyal, potential_loyalist, new, promising, need_attention, about_to_sleep,
+    at_risk, cant_lose_them, hibernating, lost). Behavioural segments (a customer can be in
+    several): first_time, repeat, big_spender, high_aov, full_price, discount_shopper, vip,
+    at_risk, lapsed, cart_abandoner; each a rule you can change with --rules. Model predictions
+    (predicted_clv, probability_alive) in the customer file are used when present.
+
+    Writes to --out: customers.parquet and customers.csv (the summary plus r_score, f_score,
+    m_score, rfm_group and segments, semicolon-separated) and segments.csv (customers, share,
+    revenue share and average historical / predicted CLV per segment and RFM group).
+
+    [bold]Examples[/]
+
+      lifevalue segments results/customers.parquet --out results/
+
+      lifevalue segments orders.csv --out results/ --rules my_rules.toml --carts carts.csv
+
+      lifevalue segments --show-rules > my_rules.toml
+    """
+    from lifevalue.segments import segment_summary
+    from lifevalue.segments.assign import segment_input, write_customers
+
+    read = build_read_options(
+        preset=preset,
+        customer_col=customer_col,
+        order_col=order_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        currency_col=currency_col,
+        date_format=date_format,
+        timezone=timezone,
+        currency=currency,
+        delimiter=delimiter,
+        encoding=encoding,
+        amount_level=amount_level,
+        strict=strict,
+    )
+    with step_progress() as say:
+        result = segment_input(
+            orders, read, end=parse_date(end, "--end"), rules=rules, carts=carts, progress=say
+        )
+        say("writing files")
+        summary = segment_summary(result.customers, result.segments)
+        files = write_customers(result.customers, out)
+        files["segments.csv"] = out / "segments.csv"
+        summary.to_csv(files["segments.csv"], index=False)
+    for notice in result.notices:
+        err_console.print(f"[yellow]note:[/] {notice}", highlight=False, soft_wrap=True)
+    from rich.table import Table
+
+    table = Table(
+        title=f"Segments of {len(result.customers):,} customers (avg: historical / predicted CLV)",
+        title_justify="left",
+    )
+    for col in ("segment", "customers", "% cust.", "% revenue", "avg 12m", "avg pred. CLV"):
+        table.add_column(col, justify="left" if col == "segment" else "right")
+    numbers = (
+        ("share_of_customers", 100.0, ".1f"),
+        ("revenue_share", 100.0, ".1f"),
+        ("avg_historical_clv", 1.0, ",.2f"),
+        ("avg_predicted_clv", 1.0, ",.2f"),
+    )
+    for row in summary.to_dict("records"):
+        prefix = "rfm:" if row["kind"] == "rfm" else ""  # as --segment of `lifevalue audience`
+        cells = [f"{prefix}{row['segment']}", f"{row['customers']:,}"]
+        for key, scale, spec in numbers:
+            value = float(row[key])
+            cells.append("-" if value != value else format(scale * value, spec))
+        table.add_row(*cells)
+    console.print(table)
+    console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)
+
+
+@app.command()
+def audience(
+    orders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="customers.parquet written by `lifevalue segments` (with email/phone), "
+            "customers.parquet of analyze, or the order log itself.",
+            show_default=False,
+        ),
+    ],
+    segment: Annotated[
+        str,
+        typer.Option(
+            "--segment",
+            "-s",
+            help="Behavioural segment (e.g. at_risk, vip) or RFM group written rfm:NAME "
+            "(e.g. rfm:champions; a plain RFM group name works when no behavioural segment "
+            "has it).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="CSV file to write (default audience-SEGMENT-PLATFORM.csv)."
+        ),
+    ] = None,
+    platform: Annotated[
+        str,
+        typer.Option(
+            help="google: Customer Match (headers Email, Phone; phone hashed as E.164 with "
+            "'+'). meta: custom audience (headers email, phone; digits only, no '+').",
+        ),
+    ] = "google",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="hashed: SHA-256 hex of the normalised value (trimmed, lower-case e-mail; "
+            "E.164 phone). plain: the normalised values.",
+        ),
+    ] = "hashed",
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Country (ISO code such as GB) for phone numbers written without "
+            "international prefix when the customer's country is unknown.",
+        ),
+    ] = None,
+    rules: RulesOpt = None,
+    carts: CartsOpt = None,
+    end: Annotated[
+        str | None,
+        typer.Option(help="With an order log: last day of observation, YYYY-MM-DD."),
+    ] = None,
+    preset: PresetOpt = None,
+    customer_col: CustomerColOpt = None,
+    order_col: OrderColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    currency_col: CurrencyColOpt = None,
+    date_format: DateFormatOpt = None,
+    timezone: TimezoneOpt = None,
+    currency: CurrencyOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    amount_level: AmountLevelOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Export one segment as a customer list for Google Ads or Meta uploads.
+
+    E-mails are trimmed and lower-cased; phones are parsed with libphonenumber (in the
+    customer's country, else --region) and written in E.164; with --format hashed (default)
+    each is replaced by the hex SHA-256 of that text, as the platforms require. One row per
+    customer with a usable e-mail or phone. The customer file needs segments (from
+    `lifevalue segments`); without them the segments are computed here (--rules, --carts).
+
+    [bold]Examples[/]
+
+      lifevalue audience results/customers.parquet --segment at_risk --out at_risk.csv
+
+      lifevalue audience orders.csv --segment rfm:champions --platform meta --region GB
+    """
+    from lifevalue.errors import InputError
+    from lifevalue.segments import export_audience
+    from lifevalue.segments.assign import is_customer_file, read_customers, segment_input
+
+    read = build_read_options(
+        preset=preset,
+        customer_col=customer_col,
+        order_col=order_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        currency_col=currency_col,
+        date_format=date_format,
+        timezone=timezone,
+        currency=currency,
+        delimiter=delimiter,
+        encoding=encoding,
+        amount_level=amount_level,
+        strict=strict,
+    )
+    if platform not in ("google", "meta"):
+        raise ConfigError(f"--platform must be google or meta, not '{platform}'")
+    if fmt not in ("hashed", "plain"):
+        raise ConfigError(f"--format must be hashed or plain, not '{fmt}'")
+    target = out or Path(f"audience-{segment.replace(':', '-')}-{platform}.csv")
+    with step_progress() as say:
+        customers = None
+        notices: list[str] = []
+        if is_customer_file(orders):
+            customers = read_customers(orders[0])
+        if customers is None or "segments" not in customers.columns:
+            seg = segment_input(
+                orders, read, end=parse_date(end, "--end"), rules=rules, carts=carts, progress=say
+            )
+            customers, notices = seg.customers, seg.notices
+        say(f"exporting {segment}")
+        export = export_audience(
+            customers,
+            segment,
+            platform=platform,  # type: ignore[arg-type]
+            format=fmt,  # type: ignore[arg-type]
+            default_region=region,
+        )
+        if export.customers == 0:
+            raise InputError(f"no customer is in segment '{segment}'; nothing written")
+        export.write_csv(target)
+    for notice in notices:
+        err_console.print(f"[yellow]note:[/] {notice}", highlight=False, soft_wrap=True)
+    console.print(
+        f"{export.customers:,} customers in {segment}: {export.emails:,} e-mails, "
+        f"{export.phones:,} phones usable, {export.skipped:,} without either; "
+        f"{len(export.frame):,} rows ({platform}, {fmt}) -> {target}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def recommend(
+    orders: OrdersArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the output files.")] = Path(
+        "lifevalue-out"
+    ),
+    k: Annotated[
+        int, typer.Option("--k", help="Products recommended per customer (and the k of @k).")
+    ] = 10,
+    min_support: Annotated[
+        float,
+        typer.Option(
+            "--min-support",
+            help="pairs.csv: minimum share of orders holding both products (0.01 = 1 %).",
+        ),
+    ] = 0.01,
+    top_k: Annotated[
+        int, typer.Option("--top-k", help="pairs.csv: products listed per product.")
+    ] = 10,
+    min_lift: Annotated[
+        float,
+        typer.Option(
+            "--min-lift", help="pairs.csv: minimum lift (1 = together as often as by chance)."
+        ),
+    ] = 1.0,
+    exclude_item: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude-item",
+            help="Item (sku) never counted nor recommended, e.g. postage; repeat the option "
+            "for several.",
+        ),
+    ] = None,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate",
+            help="Also hold out orders, recommend from the rest and compare hit rate, "
+            "precision, recall @k and MRR with a popularity baseline (evaluation.json).",
+        ),
+    ] = False,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="With --evaluate: last_order (each customer's last order is held out) or a "
+            "date YYYY-MM-DD (orders from that day on are held out).",
+        ),
+    ] = "last_order",
+    preset: PresetOpt = None,
+    customer_col: CustomerColOpt = None,
+    order_col: OrderColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    currency_col: CurrencyColOpt = None,
+    date_format: DateFormatOpt = None,
+    timezone: TimezoneOpt = None,
+    currency: CurrencyOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    amount_level: AmountLevelOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Products bought together, and the next products to offer each customer.
+
+    Needs line items (sku or product per row). Cancelled/refunded lines and returns are left
+    out. Writes to --out: pairs.csv (per product the products most often in the same order,
+    with support, confidence, lift and count), customer_recommendations.csv (k products per
+    customer: re-buys, products that go with what they bought, popular ones for new
+    customers), cross_sell.csv and up_sell.csv when products have a category, and with
+    --evaluate evaluation.json.
+
+    [bold]Examples[/]
+
+      lifevalue recommend orders.csv --out results/ --evaluate
+
+      lifevalue recommend online_retail.csv.gz --preset online_retail --exclude-item POST --k 10
+    """
+    from lifevalue.io import read_orders
+    from lifevalue.recommend import Recommender, frequently_bought_together
+    from lifevalue.recommend import evaluate as run_evaluation
+    from lifevalue.recommend.cooccurrence import Baskets, orders_table
+    from lifevalue.recommend.evaluate import parse_split
+    from lifevalue.segments.assign import write_frame
+
+    read = build_read_options(
+        preset=preset,
+        customer_col=customer_col,
+        order_col=order_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        currency_col=currency_col,
+        date_format=date_format,
+        timezone=timezone,
+        currency=currency,
+        delimiter=delimiter,
+        encoding=encoding,
+        amount_level=amount_level,
+        strict=strict,
+    )
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, not {k}")
+    if evaluate:
+        parse_split(split)  # a bad --split fails before the work
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    with step_progress() as say:
+        ingested = read_orders(orders, read, progress=say)
+        say("building baskets")
+        baskets = Baskets.from_orders(
+            orders_table(ingested.con), exclude_items=tuple(exclude_item or ())
+        )
+        say("mining pairs")
+        pairs = frequently_bought_together(
+            baskets, min_support=min_support, top_k=top_k, min_lift=min_lift
+        )
+        files["pairs.csv"] = write_frame(pairs, out / "pairs.csv")
+        say("recommending")
+        model = Recommender().fit(baskets)
+        recs = model.recommend(k)
+        files["customer_recommendations.csv"] = write_frame(
+            recs, out / "customer_recommendations.csv"
+        )
+        if baskets.has_categories:
+            files["cross_sell.csv"] = write_frame(model.cross_sell(), out / "cross_sell.csv")
+            files["up_sell.csv"] = write_frame(model.up_sell(), out / "up_sell.csv")
+        result = None
+        if evaluate:
+            say("evaluating")
+            result = run_evaluation(baskets, k=k, split=split)
+            files["evaluation.json"] = result.write_json(out / "evaluation.json")
+    console.print(
+        f"{baskets.n_orders:,} orders, {baskets.n_items:,} products, "
+        f"{baskets.customers.size:,} customers; {len(pairs):,} pairs at support >= "
+        f"{min_support:g}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not baskets.has_categories:
+        err_console.print("[yellow]note:[/] no product categories: no cross-sell or up-sell")
+    if result is not None:
+        from rich.table import Table
+
+        console.print(
+            f"Next-order products @{result.k}, split {result.split}, "
+            f"{result.customers:,} customers evaluated",
+            highlight=False,
+        )
+        table = Table()
+        for col in ("", "hit rate", "precision", "recall", "MRR"):
+            table.add_column(col, justify="left" if not col else "right")
+        for name, m in (("lifevalue", result.lifevalue), ("popularity", result.popularity)):
+            table.add_row(
+                name, f"{m.hit_rate:.3f}", f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.mrr:.3f}"
+            )
+        console.print(table)
+    console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)

@@ -317,6 +317,29 @@ class Baskets:
         )
 
 
+#: Columns of the canonical orders table that baskets use.
+LINE_ITEM_COLUMNS: Final = (
+    "order_id",
+    "customer_id",
+    "ordered_at",
+    "sku",
+    "product",
+    "category",
+    "unit_price",
+    "quantity",
+    "amount",
+    "status",
+)
+
+
+def orders_table(con: Any) -> Any:
+    """The line-item columns of the ``orders`` table of a DuckDB connection, as a pyarrow Table.
+
+    ``con`` is ``Ingested.con`` from :func:`lifevalue.io.read_orders`.
+    """
+    return con.sql(f"SELECT {', '.join(LINE_ITEM_COLUMNS)} FROM orders").to_arrow_table()
+
+
 def as_baskets(orders: Any, **kwargs: Any) -> Baskets:
     """``orders`` itself when it is already :class:`Baskets`, else ``Baskets.from_orders``."""
     if isinstance(orders, Baskets):
