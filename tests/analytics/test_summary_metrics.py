@@ -30,6 +30,7 @@ C,c2,2022-04-01 12:00,500,,
 C,c3,2023-03-31 12:00,300,,
 C,c4,2023-04-01 12:00,200,,
 C,c5,2024-03-01 12:00,100,,
+C,Cx,2023-06-01 12:00,-50,,
 """
 
 
@@ -80,7 +81,7 @@ def test_monetary_value_is_mean_of_repeat_periods(summary: dict[str, dict[str, A
     assert summary["A"]["monetary_value"] == pytest.approx(45.0)
     # one-time buyer: 0
     assert summary["B"]["monetary_value"] == 0.0
-    # C: (500 + 300 + 200 + 100) / 4 = 275
+    # C: (500 + 300 + 200 + 100) / 4 = 275 (the refund document Cx is not a purchase period)
     assert summary["C"]["monetary_value"] == pytest.approx(275.0)
 
 
@@ -94,17 +95,19 @@ def test_total_spend_and_refunds(summary: dict[str, dict[str, Any]]) -> None:
     assert a["refunded_amount"] == pytest.approx(105.0)
     assert summary["B"]["total_spend"] == pytest.approx(200.0)
     assert summary["B"]["refunded_amount"] == 0.0
-    # C: 1000 + 500 + 300 + 200 + 100 = 2100
-    assert summary["C"]["total_spend"] == pytest.approx(2100.0)
+    # C: 1000 + 500 + 300 + 200 + 100 = 2100, less the refund document Cx (50) = 2050
+    assert summary["C"]["total_spend"] == pytest.approx(2050.0)
+    assert summary["C"]["refunded_amount"] == pytest.approx(50.0)
 
 
 def test_spend_windows_12m_24m(summary: dict[str, dict[str, Any]]) -> None:
     c = summary["C"]
     # end = 2024-03-31; the 12-month window is (2023-03-31, 2024-03-31]:
-    # c4 (2023-04-01) 200 + c5 (2024-03-01) 100 = 300; c3 on 2023-03-31 is just outside.
-    assert c["spend_12m"] == pytest.approx(300.0)
-    # 24 months: (2022-03-31, 2024-03-31]: 500 + 300 + 200 + 100 = 1100; c1 (2022-03-31) out.
-    assert c["spend_24m"] == pytest.approx(1100.0)
+    # c4 (2023-04-01) 200 + c5 (2024-03-01) 100 - Cx (2023-06-01, on its own day) 50 = 250;
+    # c3 on 2023-03-31 is just outside.
+    assert c["spend_12m"] == pytest.approx(250.0)
+    # 24 months: (2022-03-31, 2024-03-31]: 500 + 300 + 200 + 100 - 50 = 1050; c1 out.
+    assert c["spend_24m"] == pytest.approx(1050.0)
     # A is entirely inside both windows
     assert summary["A"]["spend_12m"] == pytest.approx(225.0)
     assert summary["A"]["spend_24m"] == pytest.approx(225.0)
@@ -115,7 +118,7 @@ def test_average_order_value_is_gross_per_order(summary: dict[str, dict[str, Any
     # A's purchase orders and their gross: o1 100, o2 50, o3 80, o6 30 -> 260 / 4 = 65
     assert summary["A"]["average_order_value"] == pytest.approx(65.0)
     assert summary["B"]["average_order_value"] == pytest.approx(200.0)
-    # C: 2100 / 5 = 420
+    # C: (1000 + 500 + 300 + 200 + 100) / 5 = 420
     assert summary["C"]["average_order_value"] == pytest.approx(420.0)
 
 
