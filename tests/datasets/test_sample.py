@@ -444,3 +444,18 @@ def test_csv_quotes_values_that_need_it(tmp_path: Path) -> None:
     table = pa.table({"a": ["x,y", 'say "hi"', "plain"], "b": [1, 2, 3]})
     path = write_sample(table, tmp_path / "q.csv")
     assert pa_csv.read_csv(path).equals(table)
+
+
+def test_parquet_decodes_only_large_dictionaries(tmp_path: Path) -> None:
+    n = 70_000
+    ids = pa.array([f"C{i:06d}" for i in range(n)])
+    table = pa.table(
+        {
+            "customer_id": pa.DictionaryArray.from_arrays(pa.array(np.arange(n)), ids),
+            "status": pa.array(["paid", "refunded"] * (n // 2)).dictionary_encode(),
+        }
+    )
+    back = pq.read_table(write_sample(table, tmp_path / "d.parquet"))
+    assert back.schema.field("customer_id").type == pa.string()
+    assert pa.types.is_dictionary(back.schema.field("status").type)
+    assert back["customer_id"].to_pylist() == ids.to_pylist()
