@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -331,3 +332,34 @@ def test_duplicate_rows_are_reported_with_their_lines(
     assert result.exit_code == 0, result.output
     assert [(r["line"], r["kind"]) for r in rejects(out)] == [("6", "duplicate")]
     assert float(customers(out)["B"]["total_spend"]) == pytest.approx(10.0)
+
+
+def test_bad_row_in_the_second_file_of_a_glob(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    write_file("in/o1.csv", f"{HEADER}\nA,1,2024-01-01,10\n")
+    write_file("in/o2.csv", f"{HEADER}\nB,2,2024-01-02,10\n\nB,3,2024-01-03,oops\n")
+    pattern = str(tmp_path / "in" / "*.csv")
+    msg = fails(cli("analyze", pattern, "--strict", "--out", tmp_path / "strict"))
+    assert "o2.csv:4: column 'amount': not a number: 'oops'" in msg
+    out = tmp_path / "out"
+    assert cli("analyze", pattern, "--out", out).exit_code == 0
+    bad = rejects(out)
+    assert [(Path(r["file"]).name, r["line"], r["column"]) for r in bad] == [
+        ("o2.csv", "4", "amount")
+    ]
+
+
+def test_line_numbers_in_a_gzipped_file(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
+    text = (
+        f"{HEADER},note\n"
+        'A,1,2024-01-01,10,"a\nb"\n'  # lines 2-3
+        "\n"  # line 4
+        "B,2,2024-01-02,10,ok,surplus\n"  # line 5: malformed
+        "C,3,2024-01-03,1x,ok\n"  # line 6: bad amount
+    )
+    path = write_file("orders.csv.gz", gzip.compress(text.encode()))
+    out = tmp_path / "out"
+    assert cli("analyze", path, "--delimiter", ",", "--out", out).exit_code == 0
+    assert [(r["line"], r["reason"].split(":")[0]) for r in rejects(out)] == [
+        ("5", "malformed row"),
+        ("6", "not a number"),
+    ]
