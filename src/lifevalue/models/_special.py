@@ -10,6 +10,7 @@ known bounds, check the bounds, and evaluate the rows that fail by Gauss's conti
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from scipy import integrate, special
@@ -119,7 +120,9 @@ def _h2_quad(b: float, c: float, z: float) -> float:
         return math.exp((s - 1) * math.log(v) + (b - 1) * math.log1p(-v) - lb) / (1 - z + z * v)
 
     pts = sorted({min(0.5, 1 - z), min(0.5, 1 / b), min(0.5, s / c)})
-    val, _ = integrate.quad(f, 0.0, 1.0, epsabs=0.0, epsrel=1e-12, limit=2000, points=pts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        val, _ = integrate.quad(f, 0.0, 1.0, epsabs=0.0, epsrel=1e-12, limit=2000, points=pts)
     return max(val, 1.0)
 
 
@@ -212,8 +215,10 @@ def _bg_expected_quad(a: float, b: float, r: float, alpha: float, t: float) -> f
         return g * math.exp((a - 1) * math.log(p) + (b - 1) * math.log1p(-p) - lb)
 
     pts = sorted({min(0.5, a / (a + b)), min(0.5, alpha / max(t, 1e-300)), min(0.5, 1 / (a + b))})
-    val, _ = integrate.quad(f, 0.0, 1.0, epsabs=0.0, epsrel=1e-11, limit=2000, points=pts)
-    return val
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        val, _ = integrate.quad(f, 0.0, 1.0, epsabs=0.0, epsrel=1e-11, limit=2000, points=pts)
+    return float(val)
 
 
 def nbd_pmf_iter(r: FloatArray, alpha: FloatArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
