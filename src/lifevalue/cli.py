@@ -114,6 +114,13 @@ def analyze(
     encoding: EncodingOpt = None,
     amount_level: AmountLevelOpt = None,
     strict: StrictOpt = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write the HTML report (as lifevalue report) to this file.",
+        ),
+    ] = None,
 ) -> None:
     """Value every customer and measure the store's retention.
 
@@ -160,6 +167,11 @@ def analyze(
         result = run_analysis(orders, read, options, progress=say)
         say("writing files")
         files = write_outputs(result, out)
+        if report is not None:
+            from lifevalue.report.from_analysis import report_from_analysis
+
+            say("writing the report")
+            files["report"] = report_from_analysis(result, report)
     print_analysis(result, files)
 
 
@@ -684,3 +696,98 @@ def recommend(
             )
         console.print(table)
     console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)
+
+
+@app.command()
+def report(
+    orders: OrdersArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="HTML file to write (folders are created).")
+    ] = Path("report.html"),
+    title: Annotated[
+        str | None,
+        typer.Option(help="Title of the page (default: Customer lifetime value report)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(help="Last day of observation, YYYY-MM-DD (default: the last order's day)."),
+    ] = None,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option(
+            "--calibration-end",
+            help="Split at this day, as in analyze: the report then compares the model's "
+            "predictions with the purchases after it.",
+        ),
+    ] = None,
+    time_unit: Annotated[
+        str, typer.Option("--time-unit", help="Unit of recency and T: days or weeks.")
+    ] = "days",
+    active_days: Annotated[
+        int,
+        typer.Option(
+            "--active-days",
+            help="For retention: a customer counts as active at a date if they bought within "
+            "this many previous days.",
+        ),
+    ] = 365,
+    preset: PresetOpt = None,
+    customer_col: CustomerColOpt = None,
+    order_col: OrderColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    currency_col: CurrencyColOpt = None,
+    date_format: DateFormatOpt = None,
+    timezone: TimezoneOpt = None,
+    currency: CurrencyOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    amount_level: AmountLevelOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Write the CLV report: one self-contained HTML page of charts, tables and plain words.
+
+    Runs the analysis of [bold]lifevalue analyze[/] (same options) and writes one HTML file
+    that opens in any browser, offline: headline numbers, revenue concentration, retention and
+    cohorts, segments, model fit, valuable customers at risk and products bought together.
+    Sections without data (no model, no products) say what is missing.
+
+    [bold]Examples[/]
+
+      lifevalue report orders.csv --out report.html
+
+      lifevalue report CDNOW_sample.txt --preset cdnow --calibration-end 1997-09-30 \
+        --time-unit weeks --out cdnow.html
+    """
+    from lifevalue.pipeline import AnalysisOptions, run_analysis
+    from lifevalue.report.from_analysis import report_from_analysis
+
+    if time_unit not in ("days", "weeks"):
+        raise ConfigError(f"--time-unit must be days or weeks, not '{time_unit}'")
+    read = build_read_options(
+        preset=preset,
+        customer_col=customer_col,
+        order_col=order_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        currency_col=currency_col,
+        date_format=date_format,
+        timezone=timezone,
+        currency=currency,
+        delimiter=delimiter,
+        encoding=encoding,
+        amount_level=amount_level,
+        strict=strict,
+    )
+    options = AnalysisOptions(
+        end=parse_date(end, "--end"),
+        calibration_end=parse_date(calibration_end, "--calibration-end"),
+        time_unit=time_unit,  # type: ignore[arg-type]
+        active_days=active_days,
+    )
+    with step_progress() as say:
+        result = run_analysis(orders, read, options, progress=say)
+        say("writing the report")
+        path = report_from_analysis(result, out, title=title)
+    size = path.stat().st_size / 1e6
+    console.print(f"Wrote {path} ({size:.1f} MB)", highlight=False, soft_wrap=True)

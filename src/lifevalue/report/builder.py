@@ -821,6 +821,8 @@ def render_report(
     window = ""
     if headline.first_purchase and headline.last_purchase:
         window = f"Orders from {headline.first_purchase} to {headline.last_purchase}"
+        if cal_end is not None:
+            window += f" (calibration to {cal_end.isoformat()})"
     generated = (generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     html = (
