@@ -301,12 +301,6 @@ def test_woocommerce_export(cli: Cli, write_file: Writer, tmp_path: Path) -> Non
     assert (bob["first_purchase"], bob["last_purchase"]) == ("2024-03-01", "2024-03-01")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: WooCommerce writes Customer User ID 0 for every guest order, and the "
-    "woocommerce preset takes that column first, so all guests become one customer '0' "
-    "(should fall back to Billing Email)",
-)
 def test_woocommerce_guest_orders_are_not_one_customer(
     cli: Cli, write_file: Writer, tmp_path: Path
 ) -> None:

@@ -90,6 +90,8 @@ class Preset:
     currency: str | None = None
     encoding: str | None = None
     dedupe: bool = True
+    guest_customer_ids: tuple[str, ...] = ()
+    """Customer ids that mean "guest checkout": such rows use the e-mail as the customer id."""
 
 
 def _canonical_identity() -> dict[str, tuple[str, ...]]:
@@ -197,6 +199,8 @@ PRESETS: dict[str, Preset] = {
         },
         amount_level="order",
         status_map={**_COMMON_STATUS, **{f"wc-{k}": v for k, v in _COMMON_STATUS.items()}},
+        # WooCommerce writes Customer User ID 0 for every guest order
+        guest_customer_ids=("0",),
     ),
     "cdnow": Preset(
         name="cdnow",

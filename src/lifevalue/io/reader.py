@@ -529,6 +529,12 @@ def _stage_select(
     level = options.amount_level or preset.amount_level
     if level == "line":
         checks.append((f"({out['amount']}) IS NULL", amount_col, "''", "missing amount"))
+    if preset.guest_customer_ids and "email" in mapping:
+        guests = ", ".join(_lit(g) for g in preset.guest_customer_ids)
+        out["customer_id"] = (
+            f"CASE WHEN ({out['customer_id']}) IN ({guests}) THEN lower({out['email']}) "
+            f"ELSE {out['customer_id']} END"
+        )
     # customer last: a row without a customer may be expected (skipped) rather than bad
     cust = mapping["customer_id"]
     no_customer = f"({out['customer_id']}) IS NULL"
