@@ -362,7 +362,7 @@ class _Catalogue:
     price: FloatArray  # unit price per product
     category_weights: FloatArray
     complement: IntArray  # complementary category per category
-    by_price: IntArray  # product indices sorted by (category, price)
+    by_price: I32Array  # product indices sorted by (category, price)
     pick: npt.NDArray[np.int16]  # (categories x grid cells, _PICK_SLOTS) positions in by_price
     segment_start: IntArray  # first position in by_price of each category
     segment_end: IntArray  # one past the last position of each category
@@ -433,7 +433,7 @@ def _catalogue() -> _Catalogue:
     index = {spec.name: c for c, spec in enumerate(_CATEGORIES)}
     complement = np.array([index[spec.complement] for spec in _CATEGORIES], dtype=np.int64)
     key = category.astype(np.float64) * 100.0 + np.log(price)
-    by_price = np.argsort(key, kind="stable").astype(np.int64)
+    by_price = np.argsort(key, kind="stable").astype(np.int32)
     counts = np.bincount(category, minlength=len(_CATEGORIES))
     segment_end = np.cumsum(counts).astype(np.int64)
     segment_start = segment_end - counts
@@ -560,11 +560,16 @@ def _digit_strings(prefix: str, numbers: IntArray, width: int, suffix: str = "")
     return _strings_from_bytes(_digit_bytes(prefix, numbers, width, suffix))
 
 
-_DRAW_SLOTS = 1 << 16
+_DRAW_SLOTS = 1 << 16  # rng.integers(0, _DRAW_SLOTS, dtype=np.uint16) covers it
 
 
-def _draw(rng: np.random.Generator, weights: FloatArray, size: int) -> IntArray:
-    """Indices drawn with the given (unnormalised) weights.
+def _draw(
+    rng: np.random.Generator,
+    weights: FloatArray,
+    size: int,
+    dtype: type[np.integer[Any]] = np.int64,
+) -> npt.NDArray[Any]:
+    """Indices drawn with the given (unnormalised) weights, as ``dtype``.
 
     Inverse CDF on a table of 65,536 equally likely slots: one look-up per draw instead of a
     binary search (which is slow on random input), with probabilities exact to 1 / 65,536.
@@ -572,7 +577,9 @@ def _draw(rng: np.random.Generator, weights: FloatArray, size: int) -> IntArray:
     cdf = np.cumsum(weights)
     quantile = (np.arange(_DRAW_SLOTS) + 0.5) * (cdf[-1] / _DRAW_SLOTS)
     table = np.minimum(np.searchsorted(cdf, quantile, side="right"), len(weights) - 1)
-    drawn: IntArray = table[rng.integers(0, _DRAW_SLOTS, size)].astype(np.int64)
+    drawn: npt.NDArray[Any] = table.astype(dtype)[
+        rng.integers(0, _DRAW_SLOTS, size, dtype=np.uint16)
+    ]
     return drawn
 
 
@@ -589,7 +596,7 @@ def _argsort_seconds(seconds: IntArray) -> IntArray:
 
 def _time_of_day(rng: np.random.Generator, size: int) -> IntArray:
     """Seconds after midnight, following the store's hourly rhythm."""
-    hour = _draw(rng, _HOUR_WEIGHTS, size)
+    hour: IntArray = _draw(rng, _HOUR_WEIGHTS, size)
     return hour * 3600 + rng.integers(0, 3600, size)
 
 
@@ -829,10 +836,13 @@ def generate_sample(
     orders = _simulate_orders(rng_orders, cust, n_days, params)
     lines = _fill_baskets(rng_lines, orders, cust, params)
     rows = _add_refunds(rng_after, orders, lines, n_days, params)
-    table = _to_table(cust, orders, lines, rows, start, params)
+    n_orders = len(orders.customer)
+    data = _row_data(orders, lines, rows)
+    del orders, lines, rows  # free them before the text columns are built
+    table = _to_table(cust, data, start, params)
     info = {
         "customers": n,
-        "orders": len(orders.customer),
+        "orders": n_orders,
         "seed": int(seed),
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -929,7 +939,9 @@ def _fill_baskets(
     bundle = np.searchsorted(cat.bundle_total, orders.basket) + rng.integers(-3, 4, n_orders)
     bundle = np.clip(bundle, 0, len(cat.bundle_total) - 1)
     n_lines = np.where(
-        is_bundle, cat.bundle_size[bundle], 1 + _draw(rng, _LINE_COUNT_WEIGHTS, n_orders)
+        is_bundle,
+        cat.bundle_size[bundle],
+        1 + _draw(rng, _LINE_COUNT_WEIGHTS, n_orders, np.int8),
     )
     line_order = np.repeat(np.arange(n_orders, dtype=np.int32), n_lines)
     starts = _group_starts(n_lines)
@@ -942,14 +954,14 @@ def _fill_baskets(
     first_cat = np.where(
         rng.random(n_orders) < 0.5,
         cust.favourite[orders.customer],
-        _draw(rng, cat.category_weights, n_orders),
+        _draw(rng, cat.category_weights, n_orders, np.int32),
     ).astype(np.int32)
     line_cat = first_cat[line_order]
     u = rng.random(n_total, dtype=np.float32)
     comp = later & (u >= 0.5) & (u < 0.8)
     line_cat[comp] = cat.complement[line_cat[comp]]
     anyc = later & (u >= 0.8)
-    line_cat[anyc] = _draw(rng, cat.category_weights, int(anyc.sum()))
+    line_cat[anyc] = _draw(rng, cat.category_weights, int(anyc.sum()), np.int32)
     del first_cat, u, comp, anyc
 
     # Each line gets a share of the basket value and a wished-for quantity; the product is
@@ -958,10 +970,13 @@ def _fill_baskets(
     per_order = np.bincount(line_order, weights=share, minlength=n_orders)
     target = orders.basket[line_order] * share / per_order[line_order]
     del share, per_order
-    wished = _draw(rng, _WISHED_QUANTITY_WEIGHTS, n_total)
-    log_price = np.log(target) - _LOG_QUANTITY[wished]
-    log_price += 0.15 * rng.standard_normal(n_total, dtype=np.float32)
-    cell = ((log_price - _GRID_LOW) / _GRID_STEP).astype(np.int32)
+    wished = _draw(rng, _WISHED_QUANTITY_WEIGHTS, n_total, np.int8)
+    log_price = np.log(target, dtype=np.float32)
+    log_price -= _LOG_QUANTITY[wished]
+    log_price += np.float32(0.15) * rng.standard_normal(n_total, dtype=np.float32)
+    log_price -= np.float32(_GRID_LOW)
+    log_price /= np.float32(_GRID_STEP)
+    cell = log_price.astype(np.int32)
     del log_price, wished
     np.clip(cell, 0, _GRID_CELLS - 1, out=cell)
     cell += line_cat * _GRID_CELLS
@@ -986,11 +1001,14 @@ def _fill_baskets(
         step = np.where(rng.random(len(at)) < 0.5, -1, 1) * (attempt + 1)
         c = line_cat[at]
         slot[at] = np.clip(slot[at] + step, cat.segment_start[c], cat.segment_end[c] - 1)
-    product = cat.by_price[slot].astype(np.int32)
+    product = cat.by_price[slot]
     del slot, line_cat
 
     price = cat.price[product]
-    quantity = np.clip(np.rint(target / price), 1, _MAX_QUANTITY).astype(np.int64)
+    np.divide(target, price, out=target)
+    np.rint(target, out=target)
+    np.clip(target, 1, _MAX_QUANTITY, out=target)
+    quantity = target.astype(np.int64)
     del target
     at = np.flatnonzero(bundle_line)
     in_bundle = at - starts[line_order[at]]
@@ -1007,8 +1025,12 @@ def _fill_baskets(
             quantity[keep],
         )
     gross = quantity * price
-    discount = np.round(gross * orders.discount[line_order], 2)
-    amount = np.round(gross - discount, 2)
+    del price
+    discount = orders.discount[line_order]
+    discount *= gross
+    np.round(discount, 2, out=discount)
+    np.subtract(gross, discount, out=gross)
+    amount = np.round(gross, 2, out=gross)
     return _Lines(line_order, product, quantity, discount, amount)
 
 
@@ -1056,58 +1078,75 @@ def _add_refunds(
     return _Rows(line, second, ref_at.astype(np.int32))
 
 
-def _to_table(
-    cust: _Customers,
-    orders: _Orders,
-    lines: _Lines,
-    rows: _Rows,
-    start: date,
-    params: SampleParams,
-) -> pa.Table:
-    """Assemble the Arrow table; text columns other than order_id are dictionary-encoded."""
-    cat = _catalogue()
-    n = len(cust.first_day)
-    n_rows = len(rows.line)
-    row_order = lines.order[rows.line]
-    customer = orders.customer[row_order]
-    row_cust = pa.array(customer)
-    product = lines.product[rows.line]
-    product_idx = pa.array(product.astype(np.int16))
+@dataclass
+class _RowData:
+    """The numeric content of the output rows (arrays of length n_rows)."""
+
+    order: I32Array  # order index (order numbers are order index + 1)
+    customer: I32Array
+    product: npt.NDArray[np.int16]
+    second: IntArray  # seconds after the start of the window
+    amount: FloatArray
+    quantity: IntArray
+    discount: FloatArray
+    status: npt.NDArray[np.int8]
+    n_orders: int
+
+
+def _row_data(orders: _Orders, lines: _Lines, rows: _Rows) -> _RowData:
+    """Gather line and order values for every row; refund rows negate amount and quantity."""
+    order = lines.order[rows.line]
     amount = lines.amount[rows.line]
     amount[rows.refund] *= -1
     quantity = lines.quantity[rows.line]
     quantity[rows.refund] *= -1
     discount = lines.discount[rows.line]
     discount[rows.refund] = 0.0
-    status = orders.status[row_order]
+    status = orders.status[order]
     status[rows.refund] = _REFUNDED
-    width = _id_width(n, 6)
-    numbers = np.arange(1, n + 1, dtype=np.int64)
-    order_ids = _digit_bytes(
-        "O", np.arange(1, len(orders.customer) + 1), _id_width(len(orders.customer), 7)
+    return _RowData(
+        order=order,
+        customer=orders.customer[order],
+        product=lines.product[rows.line].astype(np.int16),
+        second=rows.second,
+        amount=amount,
+        quantity=quantity,
+        discount=discount,
+        status=status,
+        n_orders=len(orders.customer),
     )
+
+
+def _to_table(cust: _Customers, rows: _RowData, start: date, params: SampleParams) -> pa.Table:
+    """Assemble the Arrow table; text columns other than order_id are dictionary-encoded."""
+    cat = _catalogue()
+    n = len(cust.first_day)
+    n_rows = len(rows.order)
+    customer = pa.array(rows.customer)
+    product = pa.array(rows.product)
+    numbers = np.arange(1, n + 1, dtype=np.int64)
+    order_ids = _digit_bytes("O", np.arange(1, rows.n_orders + 1), _id_width(rows.n_orders, 7))
+    rows.second += _epoch_seconds(start)
 
     def text(indices: npt.NDArray[Any] | pa.Array, values: pa.Array) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(indices, values)
 
     columns = {
-        "customer_id": text(row_cust, _customer_ids(n)),
-        "order_id": _strings_from_bytes(_take_rows(order_ids, row_order)),
-        "ordered_at": pa.array(
-            _epoch_seconds(start) + rows.second, type=pa.timestamp("s", tz="UTC")
-        ),
-        "amount": pa.array(amount),
+        "customer_id": text(customer, _customer_ids(n)),
+        "order_id": _strings_from_bytes(_take_rows(order_ids, rows.order)),
+        "ordered_at": pa.array(rows.second, type=pa.timestamp("s", tz="UTC")),
+        "amount": pa.array(rows.amount),
         "currency": text(np.zeros(n_rows, dtype=np.int8), pa.array([params.currency])),
-        "discount": pa.array(discount),
-        "sku": text(product_idx, cat.sku),
-        "product": text(product_idx, cat.name),
-        "category": text(cat.category[product], cat.category_names),
-        "quantity": pa.array(quantity),
-        "unit_price": pa.array(cat.price[product]),
-        "status": text(status, pa.array(list(STATUSES))),
-        "email": text(row_cust, _digit_strings("c", numbers, width, "@example.com")),
-        "phone": text(row_cust, _phones(cust)),
-        "country": text(cust.country.astype(np.int8)[customer], _COUNTRY_CODES),
+        "discount": pa.array(rows.discount),
+        "sku": text(product, cat.sku),
+        "product": text(product, cat.name),
+        "category": text(cat.category[rows.product], cat.category_names),
+        "quantity": pa.array(rows.quantity),
+        "unit_price": pa.array(cat.price[rows.product]),
+        "status": text(rows.status, pa.array(list(STATUSES))),
+        "email": text(customer, _digit_strings("c", numbers, _id_width(n, 6), "@example.com")),
+        "phone": text(customer, _phones(cust)),
+        "country": text(cust.country.astype(np.int8)[rows.customer], _COUNTRY_CODES),
     }
     return pa.table(columns, schema=sample_schema())
 
