@@ -46,10 +46,10 @@ def test_purchase_model_recovery(cls: type[PurchaseModel]) -> None:
     rng = np.random.default_rng(0)
     out = []
     for seed in SEEDS:
-        # customers acquired over 70 weeks, time recorded in whole days (as real summaries are)
+        # customers acquired over 70 weeks, time recorded to the nearest day (as real summaries are)
         T = rng.integers(70, 561, N) / 7.0
         sim = cls.from_params(**true).simulate(T, seed=seed)
-        sim["recency"] = np.floor(sim["recency"] * 7.0) / 7.0
+        sim["recency"] = np.round(sim["recency"] * 7.0) / 7.0
         assert np.all(sim["recency"] <= sim["T"])
         model = cls().fit(sim)
         out.append((model.params_, model.standard_errors_, model.confidence_intervals_))

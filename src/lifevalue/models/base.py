@@ -608,7 +608,7 @@ class BaseModel(ABC):
                 def penalised_value(v: FloatArray) -> float:
                     return value(v) + pen * float(np.sum(np.exp(2 * v)))
 
-                hess = n_obs * hessian_from_values(penalised_value, best.x, 1e-4)
+                hess = n_obs * hessian_from_values(penalised_value, best.x, 5e-4)
             cov_log = self._invert_hessian(hess)
             if cov_log is None:
                 reason = (

@@ -1,0 +1,71 @@
+"""Shared machinery: collapsing customers to unique rows, input handling, the optimiser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifevalue.models import BetaGeoModel
+from lifevalue.models.base import RFTData, collapse_rows
+
+
+def _reference(*cols: np.ndarray, weights: np.ndarray | None = None) -> pd.DataFrame:
+    df = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
+    df["w"] = 1.0 if weights is None else weights
+    return df.groupby(list(df.columns[:-1]), sort=True)["w"].sum().reset_index()
+
+
+@pytest.mark.parametrize("kind", ["integers", "floats", "huge"])
+def test_collapse_rows_matches_groupby(kind: str) -> None:
+    rng = np.random.default_rng(0)
+    n = 5000
+    x = rng.poisson(1.5, n).astype(float)
+    if kind == "integers":
+        t = rng.integers(0, 50, n).astype(float)
+        T = rng.integers(50, 60, n).astype(float)
+    elif kind == "floats":
+        t = np.round(rng.uniform(0, 5, n), 1)
+        T = np.round(rng.uniform(5, 6, n), 2)
+    else:  # values spread so wide that the combined integer key would overflow
+        t = rng.integers(0, 2**40, n).astype(float)
+        T = rng.integers(2**40, 2**41, n).astype(float)
+        x = rng.integers(0, 2**20, n).astype(float)
+    w = rng.integers(1, 4, n).astype(float)
+    (ux, ut, uT), uw = collapse_rows(x, t, T, weights=w)
+    ref = _reference(x, t, T, weights=w)
+    np.testing.assert_array_equal(ux, ref["c0"])
+    np.testing.assert_array_equal(ut, ref["c1"])
+    np.testing.assert_array_equal(uT, ref["c2"])
+    np.testing.assert_allclose(uw, ref["w"])
+    (_, _, _), counts = collapse_rows(x, t, T)
+    assert counts.sum() == n
+
+
+def test_rft_data_groups_by_frequency() -> None:
+    x = np.array([0.0, 2.0, 1.0, 2.0, 0.0])
+    tx = np.array([0.0, 3.0, 1.0, 3.0, 0.0])
+    T = np.array([5.0, 6.0, 5.0, 6.0, 4.0])
+    data = RFTData.build(x, tx, T)
+    np.testing.assert_array_equal(data.ux, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(data.wx, [2.0, 1.0, 2.0])
+    assert data.n_customers == 5
+    np.testing.assert_array_equal(data.sum_by_x(np.ones(data.x.shape[0])), [2.0, 1.0, 1.0])
+
+
+def test_time_unit_from_dataframe(cdnow_summary: pd.DataFrame) -> None:
+    model = BetaGeoModel().fit(cdnow_summary)
+    assert model.time_unit == "weeks"
+    df = cdnow_summary.copy()
+    df.attrs = {}
+    df["time_unit"] = "days"
+    assert BetaGeoModel().fit(df).time_unit == "days"
+    assert BetaGeoModel(time_unit="months").fit(df).time_unit == "months"
+
+
+def test_all_starts_finds_the_same_optimum(cdnow_summary: pd.DataFrame) -> None:
+    one = BetaGeoModel().fit(cdnow_summary)
+    many = BetaGeoModel(n_starts=4, all_starts=True, random_state=3).fit(cdnow_summary)
+    assert many.log_likelihood_ == pytest.approx(one.log_likelihood_, abs=1e-6)
+    for k, v in one.params_.items():
+        assert many.params_[k] == pytest.approx(v, rel=1e-5)
