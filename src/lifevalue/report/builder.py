@@ -50,6 +50,8 @@ class Card:
     value: str
     hint: str = ""
     key: str = ""
+    wide: bool = False
+    """Value cards (CLV, expected revenue) are twice as wide and fill the second row."""
 
 
 @dataclass
@@ -278,12 +280,14 @@ def _overview(ctx: _Context, h: agg.Headline) -> Section:
             fmt_money(h.avg_historical_clv, c),
             "average spend in the last 12 months",
             "historical_clv",
+            wide=True,
         ),
         Card(
             "Predicted CLV",
             fmt_money(h.avg_predicted_clv, c),
             "average per customer" if h.avg_predicted_clv is not None else "needs a model",
             "predicted_clv",
+            wide=True,
         ),
         Card(
             "Expected revenue",
@@ -292,6 +296,7 @@ def _overview(ctx: _Context, h: agg.Headline) -> Section:
             if h.expected_revenue_12m is not None
             else "next 12 months: needs a model",
             "expected_revenue",
+            wide=True,
         ),
     ]
     section = Section(
