@@ -308,7 +308,7 @@ _MAX_QUANTITY = 10
 _LINE_COUNT_WEIGHTS = np.array([0.52, 0.28, 0.14, 0.06])  # orders with 1, 2, 3, 4 lines
 # Quantity a line's budget is meant for (the product is priced for budget / quantity).
 _WISHED_QUANTITY_WEIGHTS = np.array([0.82, 0.16, 0.02])
-_LOG_QUANTITY = np.log(np.arange(1.0, 4.0)).astype(np.float32)
+_LOG_QUANTITY = np.log(np.arange(1.0, 4.0))
 _DISCOUNT_LEVELS = np.array([0.10, 0.15, 0.20])
 _DISCOUNT_WEIGHTS = np.array([0.5, 0.3, 0.2])
 # Orders per hour of the day (store time, taken as UTC): quiet nights, evening peak.
@@ -788,8 +788,8 @@ def generate_sample(
     """Generate the order lines of a synthetic online store, one row per line item.
 
     Customers arrive over the window, buy as in the BG/NBD model and spend as in the
-    Gamma-Gamma model (see the module docstring for the whole story). The result is the same
-    for the same arguments on any machine with the same NumPy.
+    Gamma-Gamma model (see the module docstring for the whole story). The same arguments give
+    the same table with the same NumPy version (its random streams may change between versions).
 
     Parameters
     ----------
@@ -971,11 +971,13 @@ def _fill_baskets(
     target = orders.basket[line_order] * share / per_order[line_order]
     del share, per_order
     wished = _draw(rng, _WISHED_QUANTITY_WEIGHTS, n_total, np.int8)
-    log_price = np.log(target, dtype=np.float32)
+    # float64: a float32 log may round differently on another CPU's SIMD code and move a line
+    # to the next price cell, and the sample must be the same everywhere.
+    log_price = np.log(target)
     log_price -= _LOG_QUANTITY[wished]
-    log_price += np.float32(0.15) * rng.standard_normal(n_total, dtype=np.float32)
-    log_price -= np.float32(_GRID_LOW)
-    log_price /= np.float32(_GRID_STEP)
+    log_price += 0.15 * rng.standard_normal(n_total, dtype=np.float32)
+    log_price -= _GRID_LOW
+    log_price /= _GRID_STEP
     cell = log_price.astype(np.int32)
     del log_price, wished
     np.clip(cell, 0, _GRID_CELLS - 1, out=cell)
