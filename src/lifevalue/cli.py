@@ -246,9 +246,14 @@ def sample(
         write_sample(table, out)
     info = summarize_sample(table)
     size = out.stat().st_size / 1e6
+
+    def count(n: int, noun: str) -> str:
+        return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
     console.print(
-        f"{info.customers:,} customers, {info.orders:,} orders, {info.rows:,} rows, revenue "
-        f"{info.revenue:,.2f} {info.currency or ''} -> {out} ({size:,.1f} MB)",
+        f"{count(info.customers, 'customer')}, {count(info.orders, 'order')}, "
+        f"{count(info.rows, 'row')}, revenue {info.revenue:,.2f} {info.currency or ''} "
+        f"-> {out} ({size:,.1f} MB)",
         highlight=False,
         markup=False,
         soft_wrap=True,
