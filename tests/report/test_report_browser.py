@@ -145,6 +145,10 @@ def test_full_report_offline_on_desktop_phone_and_print(
         n, ok = per_section[sid]
         assert n >= 1 and ok == n, (sid, n, ok)
     assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 16
+    ticks = page.evaluate(
+        "Array.from(document.querySelectorAll('#chart-pairs .ytick text')).map(t => t.textContent)"
+    )
+    assert "<b>Opera</b> & more → Film scores" in ticks  # user text shown as typed, not markup
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-desktop.png"), full_page=True)
 

@@ -8,6 +8,7 @@ scale. Titles live in the HTML around the chart, not in the figure, so they wrap
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -421,7 +422,7 @@ def cohort_revenue_chart(m: CohortMatrix, currency: str | None = None) -> Figure
 def segments_chart(summary: pd.DataFrame, top: int = 12) -> Figure:
     """Share of customers vs share of revenue per segment (horizontal bars)."""
     s = summary.head(top).iloc[::-1]
-    names = [str(v) for v in s["segment"]]
+    names = [_text(v) for v in s["segment"]]
     avg = (
         s["avg_predicted_clv"] if s["avg_predicted_clv"].notna().any() else s["avg_historical_clv"]
     )
@@ -657,7 +658,7 @@ def tracking_chart(t: RepeatTracking, cumulative: bool = True) -> Figure:
 def at_risk_chart(at_risk: pd.DataFrame, currency: str | None = None) -> Figure:
     """Listed at-risk customers: spend (y) against probability alive or days since last order."""
     prefix, suffix = currency_symbol(currency)
-    ids = [str(v) for v in at_risk["customer_id"]] if "customer_id" in at_risk.columns else []
+    ids = [_text(v) for v in at_risk["customer_id"]] if "customer_id" in at_risk.columns else []
     spend = np.asarray(at_risk["total_spend"], dtype=np.float64)
     ticks = _log_ticks(spend)
     if "probability_alive" in at_risk.columns and at_risk["probability_alive"].notna().any():
@@ -707,7 +708,7 @@ def pairs_chart(top: pd.DataFrame, n: int = 10) -> Figure:
     """Lift of the strongest product pairs (horizontal bars, strongest on top)."""
     s = top.head(n).iloc[::-1]
     labels = [
-        f"{_short(a)} → {_short(c)}"
+        f"{_text(_short(a))} → {_text(_short(c))}"
         for a, c in zip(s["antecedent_label"], s["consequent_label"], strict=True)
     ]
     return {
@@ -753,6 +754,12 @@ def _log_ticks(values: npt.NDArray[np.float64]) -> list[float]:
     ]
     inside = [t for t in ticks if lo / 1.5 <= t <= hi * 1.5]
     return inside or [ticks[0]]
+
+
+def _text(value: Any) -> str:
+    """User text (names, ids) for Plotly, which reads ``<b>``, ``<a href>``... as markup:
+    escaped so it shows as typed."""
+    return html.escape(str(value), quote=False)
 
 
 def _short(text: str, limit: int = 28) -> str:
