@@ -1313,7 +1313,7 @@ def write_sample(table: pa.Table, path: str | Path) -> Path:
         ``2024-05-01 18:03:52Z``, ``.`` as the decimal separator and quotes only where needed;
         ``.csv.gz`` uses fast gzip (level 1). Parquet files are zstd-compressed and keep the
         Arrow types and the table's metadata. For 1,000,000 customers (5.5 million rows) the
-        files are about 785 MB (``.csv``), 167 MB (``.csv.gz``) and 135 MB (``.parquet``).
+        files are about 785 MB (``.csv``), 167 MB (``.csv.gz``) and 100 MB (``.parquet``).
 
     Returns
     -------
