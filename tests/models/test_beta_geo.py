@@ -241,3 +241,13 @@ def test_predict_dataframe(fitted: BetaGeoModel, cdnow_summary: pd.DataFrame) ->
     ]
     assert out.index.equals(cdnow_summary.head(50).index)
     assert out.notna().all().all()
+
+
+def test_interval_of_heavy_buyer_same_alone_and_in_a_crowd(fitted: BetaGeoModel) -> None:
+    x = np.r_[np.zeros(5000), 500.0]
+    tx = np.r_[np.zeros(5000), 38.99]
+    T = np.full(5001, 39.0)
+    lo, hi = fitted.purchases_interval(52, x, tx, T)
+    lo1, hi1 = fitted.purchases_interval(52, x[-1:], tx[-1:], T[-1:])
+    assert (lo[-1], hi[-1]) == (lo1[0], hi1[0])
+    assert lo1[0] > 10 and hi1[0] > fitted.expected_purchases(52, 500.0, 38.99, 39.0)[0]

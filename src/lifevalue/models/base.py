@@ -1095,31 +1095,66 @@ class PurchaseModel(BaseModel):
         tf, x, tx, tt = _broadcast(as_float_array(t, "t"), x, tx, tt)
         _check_horizon(tf)
         q_lo, q_hi = (1 - level) / 2, (1 + level) / 2
-        low = np.full(x.shape[0], -1.0)
-        high = np.full(x.shape[0], -1.0)
+        low = np.full(x.shape[0], float(max_purchases))
+        high = np.full(x.shape[0], float(max_purchases))
         with np.errstate(all="ignore"):
             pa = np.clip(self._p_alive(th, x, tx, tt), 0.0, 1.0)
+            # first pass for everybody; once only a few customers (heavy buyers) still need higher
+            # counts they are left for a second pass on their own, so that they do not keep
+            # whole chunks iterating
+            rest: list[IntArray] = []
             for sl in _chunks(x.shape[0]):
-                lo_s, hi_s, pa_s = low[sl], high[sl], pa[sl]
-                cdf = 1.0 - pa_s
-                todo = np.arange(lo_s.shape[0])
-                it = self._pmf_alive(th, tf[sl], x[sl], tx[sl], tt[sl])
-                for k in range(max_purchases + 1):
-                    pk = np.clip(next(it), 0.0, 1.0)
-                    cdf = cdf + pa_s * pk
-                    eps = 1e-12
-                    new_lo = (lo_s < 0) & (cdf >= q_lo - eps)
-                    lo_s[new_lo] = k
-                    new_hi = (hi_s < 0) & (cdf >= q_hi - eps)
-                    hi_s[new_hi] = k
-                    if new_hi.any():
-                        todo = np.flatnonzero(hi_s < 0)
-                        if todo.size == 0:
-                            break
-                lo_s[lo_s < 0] = max_purchases
-                hi_s[hi_s < 0] = max_purchases
-                low[sl], high[sl] = lo_s, hi_s
+                idx = np.arange(sl.start, sl.stop)
+                done = self._interval_pass(
+                    th, tf, x, tx, tt, pa, idx, max_purchases, q_lo, q_hi, low, high, defer=True
+                )
+                rest.append(idx[~done])
+            redo = np.concatenate(rest) if rest else np.zeros(0, dtype=np.int64)
+            for start in range(0, redo.size, PMF_CHUNK):
+                idx = redo[start : start + PMF_CHUNK]
+                self._interval_pass(
+                    th, tf, x, tx, tt, pa, idx, max_purchases, q_lo, q_hi, low, high, defer=False
+                )
         return low, high
+
+    def _interval_pass(
+        self,
+        th: FloatArray,
+        tf: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        tt: FloatArray,
+        pa: FloatArray,
+        idx: IntArray,
+        k_max: int,
+        q_lo: float,
+        q_hi: float,
+        low: FloatArray,
+        high: FloatArray,
+        *,
+        defer: bool,
+    ) -> BoolArray:
+        """Walk the predictive CDF of rows ``idx`` up to ``k_max``; write the bounds found into
+        ``low`` / ``high`` and return which rows have both."""
+        eps = 1e-12
+        pa_s = pa[idx]
+        cdf = 1.0 - pa_s
+        lo_s = np.full(idx.shape[0], -1.0)
+        hi_s = np.full(idx.shape[0], -1.0)
+        it = self._pmf_alive(th, tf[idx], x[idx], tx[idx], tt[idx])
+        for k in range(k_max + 1):
+            cdf = cdf + pa_s * np.clip(next(it), 0.0, 1.0)
+            lo_s[(lo_s < 0) & (cdf >= q_lo - eps)] = k
+            new_hi = (hi_s < 0) & (cdf >= q_hi - eps)
+            hi_s[new_hi] = k
+            if new_hi.any() or defer:
+                left = int(np.count_nonzero(hi_s < 0))
+                if left == 0 or (defer and k >= 20 and left <= max(10, idx.shape[0] // 100)):
+                    break
+        done: BoolArray = (lo_s >= 0) & (hi_s >= 0)
+        low[idx[done]] = lo_s[done]
+        high[idx[done]] = hi_s[done]
+        return done
 
     def predict(
         self,
