@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -1231,10 +1230,3 @@ def _check_horizon(t: FloatArray) -> None:
 def _chunks(n: int, size: int = PMF_CHUNK) -> Iterator[slice]:
     for start in range(0, max(n, 1), size):
         yield slice(start, min(start + size, n))
-
-
-def warn_fallback(what: str, n: int) -> None:
-    """Tell the user a slower numerical fallback was used for ``n`` rows."""
-    warnings.warn(
-        f"{what}: used a numerical-integration fallback for {n} rows", RuntimeWarning, stacklevel=3
-    )
