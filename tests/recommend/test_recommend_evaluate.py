@@ -85,3 +85,12 @@ def test_evaluate_with_date_split() -> None:
     assert 0 < result.customers <= 40
     with pytest.raises(ConfigError, match="--k"):
         evaluate(rebuyers(), k=0)
+
+
+def test_new_items_only(small_orders: pd.DataFrame) -> None:
+    # c1's last order (A B) holds nothing new; c3's (A D) holds A, new to c3, whom the
+    # co-occurrence of D with A (2 orders together) points to
+    result = evaluate(small_orders, k=1, new_items_only=True)
+    assert result.customers == 1
+    assert result.lifevalue.hit_rate == 1.0
+    assert result.to_dict()["new_items_only"] is True

@@ -14,6 +14,10 @@ Per customer, with ``hits`` the recommended items found in the held-out orders:
 - MRR: ``1 / rank of the first hit`` (0 without a hit), averaged.
 
 The baseline recommends the ``k`` items in most training orders to everyone.
+
+With ``new_items_only``, only products the customer never bought before count (customers
+without such a product are left out) and both recommenders leave out everything the customer
+owns: this measures discovery, where co-occurrence matters, rather than re-buying.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ class Evaluation:
         Customers evaluated.
     lifevalue, popularity
         The metrics of each.
+    new_items_only
+        True when only products new to the customer were scored.
     """
 
     k: int
@@ -66,16 +72,16 @@ class Evaluation:
     customers: int
     lifevalue: RankingMetrics
     popularity: RankingMetrics
+    new_items_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``evaluation.json``."""
-        return {
-            "k": self.k,
-            "split": self.split,
-            "customers": self.customers,
-            "lifevalue": asdict(self.lifevalue),
-            "popularity": asdict(self.popularity),
-        }
+        out: dict[str, Any] = {"k": self.k, "split": self.split, "customers": self.customers}
+        if self.new_items_only:
+            out["new_items_only"] = True
+        out["lifevalue"] = asdict(self.lifevalue)
+        out["popularity"] = asdict(self.popularity)
+        return out
 
     def write_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as indented JSON; returns the path."""
@@ -188,6 +194,7 @@ def evaluate(
     split: str | date = "last_order",
     recommender: Recommender | None = None,
     exclude_items: tuple[str, ...] = (),
+    new_items_only: bool = False,
 ) -> Evaluation:
     """Hold out orders, recommend from the rest, and score lifevalue against popularity.
 
@@ -204,6 +211,8 @@ def evaluate(
         it is fitted on the training orders.
     exclude_items
         Item keys to leave out (when ``orders`` are not baskets).
+    new_items_only
+        Score only products new to each customer (see the module docstring).
 
     Returns
     -------
@@ -213,17 +222,32 @@ def evaluate(
         raise ConfigError(f"--k must be at least 1, got {k}")
     baskets = as_baskets(orders, exclude_items=exclude_items)
     train, customers, truth = split_baskets(baskets, split)
-    model = (recommender or Recommender()).fit(baskets.select_orders(train))
+    training = baskets.select_orders(train)
+    params = (recommender or Recommender()).get_params()
+    if new_items_only:
+        owned = training.customer_items()[customers]
+        owned.data[:] = 1.0
+        truth = sp.csr_matrix(truth - truth.multiply(owned))
+        truth.eliminate_zeros()
+        keep = np.diff(truth.indptr) > 0
+        customers, truth = customers[keep], truth[keep]
+        never_owned = {"exclude_owned": True, "replenish_min_orders": np.iinfo(np.int32).max}
+        params |= never_owned | {"repurchase_rate": None, "replenishable_categories": ()}
+    model = Recommender(**params).fit(training)
     ours = model.recommend_indices(k, customers).items
-    popular = np.full(k, -1, dtype=np.int64)
-    top = model.popular(k)
-    popular[: top.size] = top
-    baseline = np.broadcast_to(popular, (customers.size, k))
+    if new_items_only:
+        baseline = Recommender(**params | {"cooccurrence_weight": 0.0, "repeat_weight": 0.0})
+        popular = baseline.fit(training).recommend_indices(k, customers).items
+    else:
+        top = np.full(k, -1, dtype=np.int64)
+        top[: min(k, baskets.n_items)] = model.popular(k)
+        popular = np.ascontiguousarray(np.broadcast_to(top, (customers.size, k)))
     parsed = parse_split(split)
     return Evaluation(
         k=k,
         split=parsed if isinstance(parsed, str) else parsed.isoformat(),
         customers=int(customers.size),
         lifevalue=ranking_metrics(ours, truth),
-        popularity=ranking_metrics(np.ascontiguousarray(baseline), truth),
+        popularity=ranking_metrics(popular, truth),
+        new_items_only=new_items_only,
     )

@@ -166,6 +166,21 @@ class Recommender:
         self.repurchase_rate = repurchase_rate
         self.replenishable_categories = tuple(replenishable_categories)
 
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, e.g. to build a copy with some changed."""
+        return {
+            "cooccurrence_weight": self.cooccurrence_weight,
+            "repeat_weight": self.repeat_weight,
+            "popularity_boost": self.popularity_boost,
+            "neighbours": self.neighbours,
+            "min_pair_count": self.min_pair_count,
+            "half_life_days": self.half_life_days,
+            "exclude_owned": self.exclude_owned,
+            "replenish_min_orders": self.replenish_min_orders,
+            "repurchase_rate": self.repurchase_rate,
+            "replenishable_categories": self.replenishable_categories,
+        }
+
     # --- fitting -------------------------------------------------------------------------------
 
     def fit(self, orders: Any, *, exclude_items: Sequence[str] = ()) -> Recommender:
