@@ -132,3 +132,21 @@ def test_audience_errors(cli: Callable[..., object], orders: Path, tmp_path: Pat
     assert bad.exit_code == 2 and "--platform" in bad.stderr  # type: ignore[attr-defined]
     none = cli("audience", orders, "-s", "nobody_here", "--out", tmp_path / "y.csv")
     assert none.exit_code == 2 and "no customer" in none.stderr  # type: ignore[attr-defined]
+
+
+def test_audience_from_customer_csv_keeps_text_columns(
+    cli: Callable[..., object], tmp_path: Path, write_file: Callable[..., Path]
+) -> None:
+    customers = write_file(
+        "customers.csv",
+        "customer_id,days_since_last_order,total_spend,orders,purchase_periods,phone,email\n"
+        "007,3,10.0,1,1,02079460958,  A@B.co \n",
+    )
+    target = tmp_path / "a.csv"
+    result = cli(
+        "audience", customers, "-s", "first_time", "--region", "GB", "--format", "plain",
+        "--out", target,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    # the phone's leading zero survives reading the CSV (read as text, not as a number)
+    assert target.read_text().splitlines() == ["Email,Phone", "a@b.co,+442079460958"]

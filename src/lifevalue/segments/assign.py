@@ -198,6 +198,7 @@ def _finish(per: pd.DataFrame, kind: str, n: int, total_spend: float) -> pd.Data
 #: Columns that mark a file as a per-customer summary rather than an order log.
 _SUMMARY_MARKERS = ("customer_id", "days_since_last_order", "total_spend")
 _CONTACTS = ("email", "phone", "country")
+_TEXT_COLUMNS = ("customer_id", *_CONTACTS, "rfm_group", "segments")
 
 
 def _sql_text(text: str) -> str:
@@ -262,7 +263,14 @@ def read_customers(path: str | Path) -> pd.DataFrame:
         else:
             con = duckdb.connect()
             try:
-                frame = con.sql(f"SELECT * FROM read_csv({_sql_text(str(p))})").df()
+                source = _sql_text(str(p))
+                found = {
+                    r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_csv({source})").fetchall()
+                }
+                # ids and contacts stay text (a phone column of digits must keep its zeros)
+                text = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in _TEXT_COLUMNS if c in found)
+                query = f"SELECT * FROM read_csv({source}, types={{{text}}})"
+                frame = con.sql(query).to_arrow_table().to_pandas()
             finally:
                 con.close()
     except (OSError, duckdb.Error, ValueError) as exc:
