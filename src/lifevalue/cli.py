@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 
-from lifevalue.cli_display import console, err_console, print_analysis, step_progress
+from lifevalue.cli_display import (
+    console,
+    err_console,
+    print_analysis,
+    print_models,
+    step_progress,
+)
 from lifevalue.cli_options import (
     AmountColOpt,
     AmountLevelOpt,
@@ -71,6 +77,56 @@ def main() -> None:
 
 # --- commands ------------------------------------------------------------------------------------
 
+_MODEL = "Predictions (models)"
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Purchase model: auto (compare bgnbd, mbgnbd, pnbd and their seasonal variants on "
+        "the last quarter of the fitting data, refit the best), bgnbd, mbgnbd, pnbd, or none "
+        "(no predictions, fastest). Example: --model bgnbd",
+        rich_help_panel=_MODEL,
+    ),
+]
+HorizonOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--horizon",
+        help="Prediction horizon in the time unit (--time-unit). Default one year: 365 days "
+        "or 52 weeks. Example: --horizon 182 (half a year in days)",
+        rich_help_panel=_MODEL,
+        show_default=False,
+    ),
+]
+DiscountOpt = Annotated[
+    float,
+    typer.Option(
+        "--discount-rate",
+        help="Annual discount rate of predicted_clv (0.10 = 10 %% a year; 0 = none). "
+        "Example: --discount-rate 0.08",
+        rich_help_panel=_MODEL,
+    ),
+]
+MarginOpt = Annotated[
+    float,
+    typer.Option(
+        "--margin",
+        help="Share of revenue counted in predicted_clv (1.0 = revenue, 0.3 = 30 %% margin). "
+        "Example: --margin 0.3",
+        rich_help_panel=_MODEL,
+    ),
+]
+SeasonalOpt = Annotated[
+    str,
+    typer.Option(
+        "--seasonal",
+        help="Seasonal variants (purchase rate scaled by the store's calendar profile): auto "
+        "(--model auto also compares them and picks one only if it wins), yes (use the seasonal "
+        "variant), no. Example: --seasonal no",
+        rich_help_panel=_MODEL,
+    ),
+]
+
 
 @app.command()
 def analyze(
@@ -121,13 +177,21 @@ def analyze(
             help="Also write the HTML report (as lifevalue report) to this file.",
         ),
     ] = None,
+    model: ModelOpt = "auto",
+    horizon: HorizonOpt = None,
+    discount_rate: DiscountOpt = 0.10,
+    margin: MarginOpt = 1.0,
+    seasonal: SeasonalOpt = "auto",
 ) -> None:
     """Value every customer and measure the store's retention.
 
     Writes to --out: customers.parquet and customers.csv (one row per customer), retention.csv
     (CRR, churn, repeat rate, AOV per month/quarter/year), cohorts.csv (monthly first-purchase
     cohorts), ingest.json (counts) and rejects.csv (every row not used, with file, line, column
-    and reason).
+    and reason). Unless --model none: the predicted columns in customers.* (predicted_purchases,
+    probability_alive, predicted_spend, predicted_clv, predicted_purchases_low/_high,
+    expected_next_order) and model.json; with --calibration-end also holdout.csv (predicted vs
+    actual purchases after the calibration end).
 
     [bold]Examples[/]
 
@@ -137,7 +201,10 @@ def analyze(
 
       lifevalue analyze CDNOW_sample.txt --preset cdnow --calibration-end 1997-09-30 \
         --time-unit weeks
+
+      lifevalue analyze orders.parquet --model bgnbd --horizon 365 --margin 0.3
     """
+    from lifevalue.models.pipeline_step import ModelOptions
     from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
 
     if time_unit not in ("days", "weeks"):
@@ -162,7 +229,16 @@ def analyze(
         calibration_end=parse_date(calibration_end, "--calibration-end"),
         time_unit=time_unit,  # type: ignore[arg-type]
         active_days=active_days,
+        model=ModelOptions(
+            model=model,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            margin=margin,
+            seasonal=seasonal,  # type: ignore[arg-type]
+        ),
     )
+    assert options.model is not None
+    options.model.check()  # bad model options fail before the work
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say)
         say("writing files")
@@ -172,6 +248,9 @@ def analyze(
 
             say("writing the report")
             files["report"] = report_from_analysis(result, report)
+    run = result.extra.get("model_run")
+    if run is not None:
+        print_models(run, result.con)
     print_analysis(result, files)
 
 

@@ -12,12 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifevalue.analytics.cohorts import compute_cohorts
 from lifevalue.analytics.retention import compute_retention
 from lifevalue.analytics.summary import SummaryInfo, TimeUnit, compute_summary
 from lifevalue.io.reader import Ingested, ReadOptions, read_orders
+
+if TYPE_CHECKING:
+    from lifevalue.models.pipeline_step import ModelOptions
 
 Progress = Callable[[str], None]
 
@@ -30,6 +33,8 @@ class AnalysisOptions:
     calibration_end: date | None = None
     time_unit: TimeUnit = "days"
     active_days: int = 365
+    model: ModelOptions | None = None
+    """The model step (``lifevalue.models.pipeline_step``); None or ``model="none"``: skipped."""
 
 
 @dataclass
@@ -81,7 +86,20 @@ def run_analysis(
     say("computing retention and cohorts")
     compute_retention(ingested, end=info.end, active_days=options.active_days)
     compute_cohorts(ingested, end=info.end)
-    return AnalysisResult(ingested=ingested, summary=info, options=options)
+    result = AnalysisResult(ingested=ingested, summary=info, options=options)
+    if options.model is not None and options.model.model != "none":
+        from lifevalue.models.pipeline_step import run_models
+
+        run = run_models(
+            ingested.con,
+            end=info.end,
+            calibration_end=info.calibration_end,
+            time_unit=info.time_unit,
+            options=options.model,
+            progress=say,
+        )
+        result.extra.update(model=run.model, purchase_model=run.purchase_model, model_run=run)
+    return result
 
 
 def _copy(con: Any, query: str, path: Path, fmt: str) -> None:
@@ -93,7 +111,8 @@ def _copy(con: Any, query: str, path: Path, fmt: str) -> None:
 
 
 def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
-    """Write customers.parquet/.csv, retention.csv, cohorts.csv, ingest.json and rejects.csv."""
+    """Write customers.parquet/.csv, retention.csv, cohorts.csv, ingest.json and rejects.csv
+    (and model.json, holdout.csv after the model step)."""
     out.mkdir(parents=True, exist_ok=True)
     con = result.con
     files = {
@@ -113,4 +132,9 @@ def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
     files["ingest.json"].write_text(
         json.dumps(result.ingest_report(), indent=2, default=str) + "\n", encoding="utf-8"
     )
+    run = result.extra.get("model_run")
+    if run is not None:
+        from lifevalue.models.pipeline_step import write_model_files
+
+        files.update(write_model_files(run, out))
     return files
