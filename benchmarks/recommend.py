@@ -201,24 +201,27 @@ def main() -> None:
     # 3. next-order products
     print(f"\nnext-order products @{args.k}, each customer's last order held out:")
     variants = {
-        "lifevalue (default blend)": Recommender(),
-        "  repeat purchases only": Recommender(cooccurrence_weight=0.0),
-        "  co-occurrence only": Recommender(repeat_weight=0.0),
+        "lifevalue (auto weights)": Recommender(),
+        "  repeat 1, co-occurrence 0.1": Recommender(repeat_weight=1.0, cooccurrence_weight=0.1),
+        "  repeat purchases only": Recommender(repeat_weight=1.0, cooccurrence_weight=0.0),
+        "  co-occurrence only": Recommender(repeat_weight=0.0, cooccurrence_weight=1.0),
     }
-    print(f"{'':28s} {'hit rate':>9s} {'precision':>9s} {'recall':>9s} {'MRR':>9s}")
+    print(f"{'':30s} {'hit rate':>9s} {'precision':>9s} {'recall':>9s} {'MRR':>9s}")
     baseline = None
     for name, model in variants.items():
         t = time.perf_counter()
         ev = evaluate(baskets, k=args.k, recommender=model)
         m = ev.lifevalue
+        assert ev.weights is not None
         print(
-            f"{name:28s} {m.hit_rate:9.3f} {m.precision:9.3f} {m.recall:9.3f} {m.mrr:9.3f}"
-            f"   ({time.perf_counter() - t:.1f} s, {ev.customers:,} customers)"
+            f"{name:30s} {m.hit_rate:9.3f} {m.precision:9.3f} {m.recall:9.3f} {m.mrr:9.3f}"
+            f"   ({time.perf_counter() - t:.1f} s, {ev.customers:,} customers, weights repeat "
+            f"{ev.weights[0]:g} co-occurrence {ev.weights[1]:g})"
         )
         baseline = ev.popularity
     assert baseline is not None
     print(
-        f"{'popularity baseline':28s} {baseline.hit_rate:9.3f} {baseline.precision:9.3f} "
+        f"{'popularity baseline':30s} {baseline.hit_rate:9.3f} {baseline.precision:9.3f} "
         f"{baseline.recall:9.3f} {baseline.mrr:9.3f}"
     )
 
@@ -226,7 +229,7 @@ def main() -> None:
     ev = evaluate(baskets, k=args.k, new_items_only=True)
     for name, m in (("lifevalue", ev.lifevalue), ("popularity (not owned)", ev.popularity)):
         print(
-            f"{name:28s} {m.hit_rate:9.3f} {m.precision:9.3f} {m.recall:9.3f} {m.mrr:9.3f}"
+            f"{name:30s} {m.hit_rate:9.3f} {m.precision:9.3f} {m.recall:9.3f} {m.mrr:9.3f}"
             f"   ({ev.customers:,} customers)"
         )
 

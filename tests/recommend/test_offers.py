@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,3 +115,25 @@ def test_errors(small_orders: pd.DataFrame) -> None:
         Recommender(half_life_days=-1)
     with pytest.raises(ConfigError, match="--k"):
         Recommender().fit(small_orders).recommend(k=0)
+
+
+def test_auto_weights_learn_that_customers_rebuy() -> None:
+    # 30 customers re-buy their favourite in each of 4 orders, next to random items
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in range(30):
+        for o in range(4):
+            when = pd.Timestamp("2024-01-01") + pd.Timedelta(days=20 * o + c)
+            rows.append((f"c{c}-{o}", f"c{c}", when, f"fav{c:02d}"))
+            rows += [(f"c{c}-{o}", f"c{c}", when, f"i{i:02d}") for i in rng.choice(25, 3, False)]
+    orders = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "sku"])
+    model = Recommender().fit(orders)
+    assert model.tuning_ is not None and len(model.tuning_) == 12
+    assert model.weights_[0] > 0  # re-buying pays
+    best = model.tuning_["hit_rate"].max()
+    assert best == 1.0
+    assert ("fav07", "buy_again") in recs(model, "c7")[:5]
+    fixed = Recommender(repeat_weight=2.0, cooccurrence_weight=0.5).fit(orders)
+    assert fixed.tuning_ is None and fixed.weights_ == (2.0, 0.5)
+    with pytest.raises(ConfigError, match="repeat_weight"):
+        Recommender(repeat_weight="best")  # type: ignore[arg-type]

@@ -65,6 +65,8 @@ class Evaluation:
         The metrics of each.
     new_items_only
         True when only products new to the customer were scored.
+    weights
+        The recommender's ``(repeat_weight, cooccurrence_weight)`` (chosen when "auto").
     """
 
     k: int
@@ -73,6 +75,7 @@ class Evaluation:
     lifevalue: RankingMetrics
     popularity: RankingMetrics
     new_items_only: bool = False
+    weights: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``evaluation.json``."""
@@ -81,6 +84,9 @@ class Evaluation:
             out["new_items_only"] = True
         out["lifevalue"] = asdict(self.lifevalue)
         out["popularity"] = asdict(self.popularity)
+        if self.weights is not None:
+            repeat, together = self.weights
+            out["lifevalue_weights"] = {"repeat": repeat, "cooccurrence": together}
         return out
 
     def write_json(self, path: str | Path) -> Path:
@@ -250,4 +256,5 @@ def evaluate(
         lifevalue=ranking_metrics(ours, truth),
         popularity=ranking_metrics(popular, truth),
         new_items_only=new_items_only,
+        weights=model.weights_,
     )

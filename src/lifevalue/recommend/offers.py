@@ -19,8 +19,12 @@ For customer ``c`` and item ``j`` the score adds three parts:
 - popularity breaks the remaining ties, so a customer without history gets the most popular
   items.
 
-The defaults were chosen on UCI Online Retail with a validation split (each customer's
-second-to-last order, the last one removed) and then checked on the last orders
+By default both weights are ``"auto"``: :meth:`Recommender.fit` holds out each customer's last
+order of the data it is given, fits on the rest and keeps the pair of weights with the best hit
+rate@10 on those orders. Stores whose customers re-buy (UCI Online Retail: wholesalers) get a
+high repeat weight; stores where they rarely do end up close to popularity. The other defaults
+(``popularity_boost``, ``half_life_days``, ``repurchase_rate``) were chosen on Online Retail with
+a validation split (the second-to-last orders) and checked on the last orders
 (``benchmarks/recommend.py``).
 
 Items the customer already bought are left out unless they are *replenishable*: bought by this
@@ -40,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +62,7 @@ from lifevalue.recommend.cooccurrence import (
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 #: ``reason`` values of :meth:`Recommender.recommend`.
 REASONS: Final = ("buy_again", "bought_together", "popular")
@@ -72,6 +77,14 @@ RECOMMENDATION_COLUMNS: Final = (
     "reason",
 )
 _CELLS_PER_BATCH: Final = 4_000_000  # dense scores kept in memory at once (float64: 32 MB)
+#: Weights tried when a weight is "auto" (repeat_weight x cooccurrence_weight).
+AUTO_REPEAT_WEIGHTS: Final = (0.0, 0.3, 1.0, 3.0)
+AUTO_COOCCURRENCE_WEIGHTS: Final = (0.0, 0.1, 1.0)
+#: (repeat_weight, cooccurrence_weight) preferred among equally good candidates.
+DEFAULT_WEIGHTS: Final = (1.0, 0.1)
+_TUNING_CUSTOMERS: Final = 20_000
+_TUNING_K: Final = 10
+Weight = float | Literal["auto"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +113,11 @@ class Recommender:
     Parameters
     ----------
     cooccurrence_weight, repeat_weight
-        Weights of the two parts of the score (see the module docstring).
+        Weights of the two parts of the score (see the module docstring), or ``"auto"``
+        (default): chosen by :meth:`fit` among :data:`AUTO_COOCCURRENCE_WEIGHTS` and
+        :data:`AUTO_REPEAT_WEIGHTS` by hit rate@10 on each customer's last training order (at
+        most 20,000 customers), the model being fitted on the orders before it. Stores where
+        customers re-buy get a high repeat weight; stores where they do not, a low one.
     popularity_boost
         How much more a re-bought staple counts than a re-bought rarity.
     neighbours
@@ -133,13 +150,18 @@ class Recommender:
         Boolean per item: replenishable for everyone.
     popularity_
         Orders per item.
+    weights_
+        The weights used: ``(repeat_weight, cooccurrence_weight)``.
+    tuning_
+        With an ``"auto"`` weight: each candidate pair of weights and its validation hit rate,
+        precision, recall and MRR (None otherwise or when no customer has two orders).
     """
 
     def __init__(
         self,
         *,
-        cooccurrence_weight: float = 0.1,
-        repeat_weight: float = 1.0,
+        cooccurrence_weight: Weight = "auto",
+        repeat_weight: Weight = "auto",
         popularity_boost: float = 2.0,
         neighbours: int = 50,
         min_pair_count: int = 2,
@@ -149,8 +171,11 @@ class Recommender:
         repurchase_rate: float | None = 0.1,
         replenishable_categories: Sequence[str] = (),
     ) -> None:
-        if min(cooccurrence_weight, repeat_weight, popularity_boost) < 0:
-            raise ConfigError("recommendation weights must not be negative")
+        for name, weight in (("cooccurrence", cooccurrence_weight), ("repeat", repeat_weight)):
+            if weight != "auto" and (isinstance(weight, str) or weight < 0):
+                raise ConfigError(f"{name}_weight must be 'auto' or a number >= 0, got {weight!r}")
+        if popularity_boost < 0:
+            raise ConfigError(f"popularity_boost must not be negative, got {popularity_boost}")
         if neighbours < 1 or min_pair_count < 1 or replenish_min_orders < 1:
             raise ConfigError("neighbours, min_pair_count and replenish_min_orders must be >= 1")
         if half_life_days is not None and half_life_days <= 0:
@@ -195,6 +220,32 @@ class Recommender:
             Item keys never to recommend (e.g. ``POST``), when ``orders`` are not baskets.
         """
         baskets = as_baskets(orders, exclude_items=exclude_items)
+        repeats = AUTO_REPEAT_WEIGHTS if self.repeat_weight == "auto" else (self.repeat_weight,)
+        coocs = (
+            AUTO_COOCCURRENCE_WEIGHTS
+            if self.cooccurrence_weight == "auto"
+            else (self.cooccurrence_weight,)
+        )
+        # candidates nearest the default first: on a tie, the one closest to the default wins
+        grid = sorted(
+            ((float(r), float(c)) for r in repeats for c in coocs),
+            key=lambda w: abs(w[0] - DEFAULT_WEIGHTS[0]) + abs(w[1] - DEFAULT_WEIGHTS[1]),
+        )
+        self.tuning_: pd.DataFrame | None = None
+        self.weights_ = grid[0]
+        if len(grid) > 1:
+            self.tuning_ = self._tune(baskets, grid)
+            if self.tuning_ is not None:
+                best = self.tuning_.sort_values(
+                    ["hit_rate", "mrr"], ascending=False, kind="stable"
+                ).iloc[0]
+                self.weights_ = (float(best["repeat_weight"]), float(best["cooccurrence_weight"]))
+            # else nobody has two orders, nothing to learn from: the candidate nearest the default
+        self._learn(baskets)
+        return self
+
+    def _learn(self, baskets: Baskets) -> None:
+        """Everything but the weights: co-occurrence, similarity, histories, popularity."""
         counts = cooccurrence(baskets.matrix)
         item_orders = counts.diagonal().astype(np.float64)
         self.baskets_ = baskets
@@ -218,7 +269,44 @@ class Recommender:
         share = item_orders / max(float(item_orders.max(initial=0.0)), 1.0)
         self.again_prior_: FloatArray = 1.0 + self.popularity_boost * share
         self.customer_index_ = {c: i for i, c in enumerate(baskets.customers)}
-        return self
+
+    def _tune(self, baskets: Baskets, grid: list[tuple[float, float]]) -> pd.DataFrame | None:
+        """Validation metrics of each pair of weights (see the ``"auto"`` weights)."""
+        from lifevalue.errors import InputError
+        from lifevalue.recommend.evaluate import ranking_metrics, split_baskets
+
+        try:
+            train, customers, truth = split_baskets(baskets, "last_order")
+        except InputError:
+            return None
+        if customers.size > _TUNING_CUSTOMERS:
+            pick = np.sort(
+                np.random.default_rng(0).choice(customers.size, _TUNING_CUSTOMERS, replace=False)
+            )
+            customers, truth = customers[pick], truth[pick]
+        self._learn(baskets.select_orders(train))
+        k = min(_TUNING_K, baskets.n_items)
+        sums = np.zeros((len(grid), 4))
+        batch = max(1, _CELLS_PER_BATCH // max(baskets.n_items, 1))
+        for start in range(0, customers.size, batch):
+            rows = customers[start : start + batch]
+            parts = self._parts(rows)
+            for i, weights in enumerate(grid):
+                score, _ = self._combine(parts, weights)
+                top, _, _ = _top_k(score, k)
+                m = ranking_metrics(top, truth[start : start + batch])
+                sums[i] += rows.size * np.array([m.hit_rate, m.precision, m.recall, m.mrr])
+        means = sums / customers.size
+        return pd.DataFrame(
+            {
+                "repeat_weight": [w[0] for w in grid],
+                "cooccurrence_weight": [w[1] for w in grid],
+                "hit_rate": means[:, 0],
+                "precision": means[:, 1],
+                "recall": means[:, 2],
+                "mrr": means[:, 3],
+            }
+        )
 
     def _order_weights(self, baskets: Baskets) -> FloatArray:
         if self.half_life_days is None or baskets.n_orders == 0:
@@ -290,40 +378,47 @@ class Recommender:
         batch = max(1, _CELLS_PER_BATCH // max(n_items, 1))
         for start in range(0, rows.size, batch):
             part = rows[start : start + batch]
-            score, reason = self._scores(part)
-            top = np.argpartition(-score, k_eff - 1, axis=1)[:, :k_eff]
-            top_scores = np.take_along_axis(score, top, axis=1)
-            order = np.lexsort((top, -top_scores), axis=1)
-            top = np.take_along_axis(top, order, axis=1)
-            top_scores = np.take_along_axis(top_scores, order, axis=1)
-            ok = np.isfinite(top_scores)
+            score, reason = self._combine(self._parts(part), self.weights_)
+            top, top_scores, ok = _top_k(score, k_eff)
             sl = slice(start, start + part.size)
-            items[sl, :k_eff] = np.where(ok, top, -1)
+            items[sl, :k_eff] = top
             scores[sl, :k_eff] = np.where(ok, top_scores, np.nan)
             reasons[sl, :k_eff] = np.where(ok, np.take_along_axis(reason, top, axis=1), -1)
         return Recommendations(rows, items, scores, reasons)
 
-    def _scores(self, rows: IntArray) -> tuple[FloatArray, npt.NDArray[np.int8]]:
-        """Dense scores (rows × items; -inf for excluded items) and the reason code of each."""
+    def _parts(self, rows: IntArray) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
+        """The parts of the scores of customers ``rows`` (rows × items, dense).
+
+        Returns ``again × prior`` (re-buying), ``together`` (co-occurrence), the items the
+        customer owns, and those of them that are left out (owned, not replenishable).
+        """
         known = rows < self.history_.shape[0]
-        history = self.history_[np.where(known, rows, 0)]
-        history = sp.csr_matrix(sp.diags(known.astype(np.float64)) @ history)
+        safe = np.where(known, rows, 0)
+        history = sp.csr_matrix(sp.diags(known.astype(np.float64)) @ self.history_[safe])
         again = history.toarray()
         together = (history @ self.similarity_).toarray()
         mass = again.sum(axis=1, keepdims=True)
         together = np.divide(together, mass, out=np.zeros_like(together), where=mass > 0)
-        again_score = again * self.again_prior_[None, :]
-        score = self.cooccurrence_weight * together + self.tiebreak_[None, :]
-        reason = np.where(together > 0, 1, 2).astype(np.int8)
         owned = again > 0
         if self.exclude_owned:
-            bought = self.orders_per_item_[np.where(known, rows, 0)].toarray()
+            bought = self.orders_per_item_[safe].toarray()
             allowed = (bought >= self.replenish_min_orders) | self.replenishable_[None, :]
-            score = np.where(owned & ~allowed, -np.inf, score + self.repeat_weight * again_score)
-            reason = np.where(owned & allowed, 0, reason).astype(np.int8)
+            excluded = owned & ~allowed
         else:
-            score = score + self.repeat_weight * again_score
-            reason = np.where(owned, 0, reason).astype(np.int8)
+            excluded = np.zeros_like(owned)
+        return again * self.again_prior_[None, :], together, owned, excluded
+
+    def _combine(
+        self,
+        parts: tuple[FloatArray, FloatArray, BoolArray, BoolArray],
+        weights: tuple[float, float],
+    ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+        """Scores (-inf for left-out items) and reason codes from the parts and the weights."""
+        again, together, owned, excluded = parts
+        repeat_weight, cooccurrence_weight = weights
+        score = repeat_weight * again + cooccurrence_weight * together + self.tiebreak_[None, :]
+        score[excluded] = -np.inf
+        reason = np.where(owned, 0, np.where(together > 0, 1, 2)).astype(np.int8)
         return score, reason
 
     def recommend(self, k: int = 10, customers: Sequence[str] | None = None) -> pd.DataFrame:
@@ -456,3 +551,15 @@ class Recommender:
                 "offer_category": b.categories[o],
             }
         )
+
+
+def _top_k(score: FloatArray, k: int) -> tuple[IntArray, FloatArray, BoolArray]:
+    """Per row, the ``k`` best columns (best first, ties by column), their scores and whether
+    each is a real candidate (finite score); columns of left-out items come back as -1."""
+    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    top_scores = np.take_along_axis(score, top, axis=1)
+    order = np.lexsort((top, -top_scores), axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    top_scores = np.take_along_axis(top_scores, order, axis=1)
+    ok = np.isfinite(top_scores)
+    return np.where(ok, top, -1).astype(np.int64), top_scores, ok
