@@ -395,6 +395,15 @@ def segments(
         str | None,
         typer.Option(help="With an order log: last day of observation, YYYY-MM-DD."),
     ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="With an order log: fit this purchase model first (auto, bgnbd, mbgnbd, pnbd) "
+            "so that vip and at_risk use predicted CLV and P(alive); none (default) uses "
+            "historical spend and gaps between orders instead.",
+        ),
+    ] = "none",
     preset: PresetOpt = None,
     customer_col: CustomerColOpt = None,
     order_col: OrderColOpt = None,
@@ -428,6 +437,8 @@ def segments(
 
       lifevalue segments orders.csv --out results/ --rules my_rules.toml --carts carts.csv
 
+      lifevalue segments orders.csv --out results/ --model auto
+
       lifevalue segments --show-rules > my_rules.toml
     """
     from lifevalue.segments import segment_summary
@@ -450,7 +461,13 @@ def segments(
     )
     with step_progress() as say:
         result = segment_input(
-            orders, read, end=parse_date(end, "--end"), rules=rules, carts=carts, progress=say
+            orders,
+            read,
+            end=parse_date(end, "--end"),
+            rules=rules,
+            carts=carts,
+            model=model,
+            progress=say,
         )
         say("writing files")
         summary = segment_summary(result.customers, result.segments)

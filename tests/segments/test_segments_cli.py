@@ -150,3 +150,9 @@ def test_audience_from_customer_csv_keeps_text_columns(
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     # the phone's leading zero survives reading the CSV (read as text, not as a number)
     assert target.read_text().splitlines() == ["Email,Phone", "a@b.co,+442079460958"]
+
+
+def test_bad_model_exit_2(cli: Callable[..., object], orders: Path, tmp_path: Path) -> None:
+    result = cli("segments", orders, "--out", tmp_path / "o", "--model", "magic")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "--model" in result.stderr  # type: ignore[attr-defined]

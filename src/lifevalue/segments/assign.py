@@ -376,6 +376,7 @@ def segment_input(
     end: date | None = None,
     rules: Rules | str | Path | None = None,
     carts: str | Path | None = None,
+    model: str = "none",
     progress: Callable[[str], None] | None = None,
 ) -> SegmentResult:
     """Segment the customers of a customer file or of an order log (what the CLI reads).
@@ -388,6 +389,10 @@ def segment_input(
         get their latest ``email``, ``phone`` and ``country`` from the orders.
     rules, carts
         Rules (or a user rules file) and a cart events file.
+    model
+        With an order log: the purchase model of the analysis (``auto``, ``bgnbd``, ...) whose
+        predictions (``predicted_clv``, ``probability_alive``) the vip and at_risk rules use;
+        ``none`` (default) skips it.
     progress
         Called with a short description of each step.
     """
@@ -401,7 +406,13 @@ def segment_input(
     else:
         from lifevalue.pipeline import AnalysisOptions, run_analysis
 
-        result = run_analysis(paths, read, AnalysisOptions(end=end), progress=say)
+        options = AnalysisOptions(end=end)
+        if model != "none":
+            from lifevalue.models.pipeline_step import ModelOptions
+
+            options.model = ModelOptions(model=model)
+            options.model.check()
+        result = run_analysis(paths, read, options, progress=say)
         customers = (
             result.con.sql("SELECT * FROM customers ORDER BY customer_id")
             .to_arrow_table()
