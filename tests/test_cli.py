@@ -18,6 +18,7 @@ from lifevalue.analytics.cohorts import COHORT_COLUMNS
 from lifevalue.analytics.retention import RETENTION_COLUMNS
 from lifevalue.analytics.summary import SUMMARY_COLUMNS
 from lifevalue.cli import app
+from lifevalue.models.pipeline_step import PREDICTED_COLUMNS
 
 Cli = Callable[..., Any]
 Writer = Callable[..., Path]
@@ -86,7 +87,10 @@ def test_analyze_writes_every_output(cli: Cli, write_file: Writer, tmp_path: Pat
     names = {"customers.parquet", "customers.csv", "retention.csv", "cohorts.csv"}
     assert names | {"ingest.json", "rejects.csv"} <= {p.name for p in out.iterdir()}
     customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
-    assert tuple(customers.columns) == SUMMARY_COLUMNS
+    # the model step adds the predicted columns (here from the historical fallback: 2 repeat
+    # buyers are too few for a purchase model)
+    assert tuple(customers.columns) == SUMMARY_COLUMNS + PREDICTED_COLUMNS
+    assert (out / "model.json").exists()
     parquet = pd.read_parquet(out / "customers.parquet")
     assert list(parquet["customer_id"]) == ["A", "B", "C"]
     assert list(parquet["total_spend"]) == [30.0, 12.0, 100.0]

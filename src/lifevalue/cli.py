@@ -796,12 +796,6 @@ def recommend(
                 name, f"{m.hit_rate:.3f}", f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.mrr:.3f}"
             )
         console.print(table)
-        if result.weights is not None:
-            console.print(
-                f"lifevalue's blend: repeat weight {result.weights[0]:g}, co-occurrence weight "
-                f"{result.weights[1]:g} (chosen on the orders before the held-out ones)",
-                highlight=False,
-            )
     console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)
 
 
@@ -898,3 +892,235 @@ def report(
         path = report_from_analysis(result, out, title=title)
     size = path.stat().st_size / 1e6
     console.print(f"Wrote {path} ({size:.1f} MB)", highlight=False, soft_wrap=True)
+
+
+# --- predict, subscriptions ----------------------------------------------------------------------
+
+
+@app.command()
+def predict(
+    orders: OrdersArg,
+    model_file: Annotated[
+        Path,
+        typer.Option(
+            "--model",
+            "-m",
+            help="model.json written by `lifevalue analyze` (its parameters are used as they "
+            "are, nothing is refitted).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the output files.")] = Path(
+        "lifevalue-out"
+    ),
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day of observation, YYYY-MM-DD (default: the last order's day); the "
+            "predictions start after it."
+        ),
+    ] = None,
+    horizon: Annotated[
+        float | None,
+        typer.Option(
+            "--horizon",
+            help="Prediction horizon in the model's time unit (default: the one the model was "
+            "run with). Example: --horizon 52",
+            show_default=False,
+        ),
+    ] = None,
+    discount_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--discount-rate",
+            help="Annual discount rate (default: the model's). Example: --discount-rate 0.08",
+            show_default=False,
+        ),
+    ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of revenue counted (default: the model's). Example: --margin 0.3",
+            show_default=False,
+        ),
+    ] = None,
+    preset: PresetOpt = None,
+    customer_col: CustomerColOpt = None,
+    order_col: OrderColOpt = None,
+    date_col: DateColOpt = None,
+    amount_col: AmountColOpt = None,
+    currency_col: CurrencyColOpt = None,
+    date_format: DateFormatOpt = None,
+    timezone: TimezoneOpt = None,
+    currency: CurrencyOpt = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    amount_level: AmountLevelOpt = None,
+    strict: StrictOpt = False,
+) -> None:
+    """Score an order log with a saved model: the predicted columns without refitting.
+
+    Summarises the customers of ORDERS as `lifevalue analyze` does (same reading options, the
+    model's time unit) and adds predicted_purchases, probability_alive, predicted_spend,
+    predicted_clv, predicted_purchases_low/_high and expected_next_order from the models in
+    model.json. Writes the same files as analyze to --out (model.json with this run's
+    prediction settings).
+
+    [bold]Examples[/]
+
+      lifevalue analyze orders_2024.csv --out fit/
+
+      lifevalue predict orders_2025.csv --model fit/model.json --out scored/
+
+      lifevalue predict orders.parquet -m fit/model.json --horizon 90 --margin 0.3
+    """
+    from lifevalue.models.pipeline_step import (
+        load_saved,
+        options_from_saved,
+        predict_with_saved,
+    )
+    from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
+
+    saved = load_saved(model_file)
+    model_options = options_from_saved(
+        saved, horizon=horizon, discount_rate=discount_rate, margin=margin
+    )
+    model_options.check()
+    time_unit = str(saved["time_unit"])
+    if time_unit not in ("days", "weeks"):
+        raise ConfigError(f"{model_file}: time unit '{time_unit}' is not days or weeks")
+    read = build_read_options(
+        preset=preset,
+        customer_col=customer_col,
+        order_col=order_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        currency_col=currency_col,
+        date_format=date_format,
+        timezone=timezone,
+        currency=currency,
+        delimiter=delimiter,
+        encoding=encoding,
+        amount_level=amount_level,
+        strict=strict,
+    )
+    options = AnalysisOptions(end=parse_date(end, "--end"), time_unit=time_unit)  # type: ignore[arg-type]
+    with step_progress() as say:
+        result = run_analysis(orders, read, options, progress=say)
+        say("predicting")
+        run = predict_with_saved(result.con, saved, as_of=result.summary.end, options=model_options)
+        result.extra.update(model=run.model, purchase_model=run.purchase_model, model_run=run)
+        say("writing files")
+        files = write_outputs(result, out)
+    print_models(run, result.con)
+    console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)
+
+
+@app.command()
+def subscriptions(
+    cohorts: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV of active subscribers per cohort and period: long (columns cohort, "
+            "period, active) or wide (cohort, then columns 0, 1, 2, ...; period 0 = the "
+            "cohort's size, empty cells after its last observed period).",
+            show_default=False,
+        ),
+    ],
+    periods: Annotated[
+        int,
+        typer.Option(
+            "--periods",
+            "-n",
+            help="Periods to project past each cohort's last observed period. Example: -n 24",
+        ),
+    ] = 12,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="CSV to write: cohort, period, observed_active, projected_active, "
+            "projected_retention (one row per cohort and period).",
+        ),
+    ] = None,
+) -> None:
+    """Project subscriber retention per cohort (shifted-beta-geometric model).
+
+    Fits one sBG model (Fader & Hardie 2007: each subscriber renews every period with a
+    constant probability that varies across subscribers as a Beta distribution) on all
+    cohorts, then prints per cohort: size, subscribers left, projected retention --periods
+    ahead and the expected lifetime in periods (how many periods a subscriber of the cohort
+    pays for, counting the first).
+
+    [bold]Examples[/]
+
+      lifevalue subscriptions cohorts.csv
+
+      lifevalue subscriptions cohorts.csv --periods 24 --out projection.csv
+
+    A wide cohorts.csv: [dim]cohort,0,1,2,3[/] then [dim]2024-01,1000,631,468,382[/]
+    """
+    from rich.table import Table
+
+    from lifevalue.models import ShiftedBetaGeoModel
+    from lifevalue.models.subscriptions import project_cohorts, read_cohorts
+
+    if periods < 0 or periods > 10_000:
+        raise ConfigError(f"--periods must be between 0 and 10000, not {periods}")
+    labels, mat = read_cohorts(cohorts)
+    if mat.shape[1] < 2:
+        raise ConfigError(
+            f"{cohorts}: at least two periods (the cohort size and one more) are needed"
+        )
+    model = ShiftedBetaGeoModel().fit(mat)
+    summary, curve = project_cohorts(model, labels, mat, periods)
+    a, b = model.params_["alpha"], model.params_["beta"]
+    console.print(
+        f"sBG fitted on {len(labels):,} cohorts ({model.n_customers_:,.0f} subscribers): "
+        f"alpha={a:.4g}, beta={b:.4g}; mean churn probability of a new subscriber "
+        f"{a / (a + b):.1%}, retention rising over time (log-likelihood "
+        f"{model.log_likelihood_:,.1f})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(
+        title=f"Retention per cohort, projected {periods} periods ahead", title_justify="left"
+    )
+    for col in (
+        "cohort",
+        "size",
+        "periods seen",
+        "active now",
+        "retention now",
+        f"retention +{periods}",
+        "exp. lifetime",
+        f"lifetime ≤ +{periods}",
+    ):
+        table.add_column(col, justify="left" if col == "cohort" else "right")
+    for r in summary.to_dict("records"):
+        life = r["expected_lifetime"]
+        table.add_row(
+            str(r["cohort"]),
+            f"{r['size']:,.0f}",
+            str(r["last_period"]),
+            f"{r['active']:,.0f}",
+            f"{r['retention_now']:.1%}",
+            f"{r['projected_retention_end']:.1%}",
+            "unbounded" if life == float("inf") else f"{life:.2f}",
+            f"{r['expected_lifetime_within']:.2f}",
+        )
+    console.print(table)
+    if a <= 1:
+        err_console.print(
+            "[yellow]note:[/] alpha <= 1: the fitted churn distribution leaves a share of very "
+            "loyal subscribers, so the expected lifetime has no finite value; the lifetime "
+            "within the projection window is shown beside it",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        curve.to_csv(out, index=False)
+        console.print(f"Wrote {out}", highlight=False, soft_wrap=True)

@@ -87,7 +87,7 @@ class SeasonalProfile:
         """JSON-compatible form (as stored in ``model.json``)."""
         return {
             "method": PROFILE_METHOD,
-            "factors": {m: round(f, 6) for m, f in zip(MONTHS, self.factors, strict=True)},
+            "factors": dict(zip(MONTHS, self.factors, strict=True)),
             "observed": {m: o for m, o in zip(MONTHS, self.observed, strict=True)},
             "repeat_purchases": self.repeat_purchases,
             "fit_end": self.fit_end.isoformat(),
