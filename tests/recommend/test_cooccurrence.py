@@ -112,3 +112,10 @@ def test_bad_parameters(small_orders: pd.DataFrame) -> None:
         association_rules(small_orders, top_k=0)
     with pytest.raises(ConfigError, match="sort_by"):
         association_rules(small_orders, sort_by="magic")
+
+
+def test_product_names_when_no_sku(small_orders: pd.DataFrame) -> None:
+    b = Baskets.from_orders(small_orders.assign(sku=None))
+    assert list(b.items) == ["Product A", "Product B", "Product C", "Product D", "Product E"]
+    with pytest.raises(InputError, match="line items"):
+        Baskets.from_orders(small_orders.assign(sku=None, product=None))

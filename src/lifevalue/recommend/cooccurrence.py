@@ -4,7 +4,7 @@ Orders come as the canonical orders table (one row per line item: ``order_id``, 
 ``ordered_at``, ``sku``, ``product``, ``category``, ``unit_price``, ``amount``), as a pandas
 DataFrame or a pyarrow Table. Lines of cancelled or refunded orders (``status``) and lines with a
 negative ``amount`` or ``quantity`` (returns) are left out; an item is its ``sku`` (or ``product``
-when there is no sku column).
+when the orders carry no sku).
 
 With ``X`` the binary order × item incidence matrix (SciPy CSR), ``C = Xᵀ X`` counts in how many
 orders each pair of items appears together (its diagonal: orders per item). For a rule
@@ -217,7 +217,7 @@ class Baskets:
         orders
             pandas DataFrame or pyarrow Table, one row per line item.
         item_column
-            Column identifying an item; default ``sku``, else ``product``.
+            Column identifying an item; default ``sku``, else (no sku values) ``product``.
         exclude_items
             Item keys to leave out (e.g. postage, ``POST``).
 
@@ -227,8 +227,9 @@ class Baskets:
             A needed column is missing or no purchase line is left.
         """
         names = _column_names(orders)
-        if item_column is None:
-            item_column = "sku" if "sku" in names else "product"
+        if item_column is None:  # the sku, or the product name when there is no sku
+            has_sku = "sku" in names and bool((_encode(orders, "sku")[0] >= 0).any())
+            item_column = "sku" if has_sku or "product" not in names else "product"
         for col in ("order_id", item_column):
             if col not in names:
                 raise InputError(
@@ -246,6 +247,12 @@ class Baskets:
             if col in names:
                 keep &= ~(_numbers(orders, col) < 0)
         item_codes, item_values = _encode(orders, item_column)
+        if n_rows and not (item_codes >= 0).any():
+            raise InputError(
+                f"the orders have no {item_column!r} values: recommendations need line items",
+                column=item_column,
+                hint="read an order log with a product or sku per row",
+            )
         if exclude_items:
             excluded = np.isin(item_values.astype(str), np.asarray(list(exclude_items), str))
             keep &= ~(excluded[item_codes] & (item_codes >= 0)) if excluded.size else keep
