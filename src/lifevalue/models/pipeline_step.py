@@ -214,10 +214,12 @@ def run_models(
         plain = fit_plain(name, hist, time_unit, notes)
     except ConvergenceError as exc:
         return _fallback_run(con, fit_end, time_unit, options, str(exc), selection, say)
-    counts = daily_purchase_counts(con, fit_end)
-    profile = estimate_profile(counts, plain, unit_days, fit_end)
+    profile: SeasonalProfile | None = None
+    if options.model == "auto" or seasonal:  # an explicit plain model skips it (faster)
+        counts = daily_purchase_counts(con, fit_end)
+        profile = estimate_profile(counts, plain, unit_days, fit_end)
     purchase: AnyPurchaseModel = plain
-    if seasonal:
+    if seasonal and profile is not None:
         say(f"fitting {LABELS[name]} (seasonal)")
         try:
             purchase = fit_seasonal(plain, hist, profile, fit_end, time_unit, notes)
@@ -245,7 +247,7 @@ def run_models(
         "spend_model": spend.to_dict() if spend is not None else None,
         "scorecard": [_public_row(r) for r in scorecard],
         "selection": selection,
-        "seasonality": profile.to_dict(),
+        "seasonality": profile.to_dict() if profile is not None else None,
         "prediction": _prediction_block(fit_end, time_unit, options),
         "fallback": None,
         "notes": notes,
