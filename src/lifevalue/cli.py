@@ -796,6 +796,12 @@ def recommend(
                 name, f"{m.hit_rate:.3f}", f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.mrr:.3f}"
             )
         console.print(table)
+        if result.weights is not None:
+            console.print(
+                f"lifevalue's blend: repeat weight {result.weights[0]:g}, co-occurrence weight "
+                f"{result.weights[1]:g} (chosen on the orders before the held-out ones)",
+                highlight=False,
+            )
     console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)
 
 
