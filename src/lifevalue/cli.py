@@ -851,13 +851,34 @@ def report(
     encoding: EncodingOpt = None,
     amount_level: AmountLevelOpt = None,
     strict: StrictOpt = False,
+    model: ModelOpt = "auto",
+    horizon: HorizonOpt = None,
+    discount_rate: DiscountOpt = 0.10,
+    margin: MarginOpt = 1.0,
+    seasonal: SeasonalOpt = "auto",
+    segments: Annotated[
+        bool,
+        typer.Option(
+            "--segments/--no-segments",
+            help="Segment the customers (RFM groups and the default rules of lifevalue "
+            "segments) for the segments section.",
+        ),
+    ] = True,
+    pairs: Annotated[
+        bool,
+        typer.Option(
+            "--pairs/--no-pairs",
+            help="Mine products bought together (as lifevalue recommend) for the pairs section; "
+            "needs line items with a sku or product column.",
+        ),
+    ] = True,
 ) -> None:
     """Write the CLV report: one self-contained HTML page of charts, tables and plain words.
 
-    Runs the analysis of [bold]lifevalue analyze[/] (same options) and writes one HTML file
-    that opens in any browser, offline: headline numbers, revenue concentration, retention and
-    cohorts, segments, model fit, valuable customers at risk and products bought together.
-    Sections without data (no model, no products) say what is missing.
+    Runs the analysis of [bold]lifevalue analyze[/] (same options, models included) and writes
+    one HTML file that opens in any browser, offline: headline numbers, revenue concentration,
+    retention and cohorts, segments, model fit, valuable customers at risk and products bought
+    together. Sections without data (no model, no products) say what is missing.
 
     [bold]Examples[/]
 
@@ -865,7 +886,10 @@ def report(
 
       lifevalue report CDNOW_sample.txt --preset cdnow --calibration-end 1997-09-30 \
         --time-unit weeks --out cdnow.html
+
+      lifevalue report orders.parquet --model none --out quick.html
     """
+    from lifevalue.models.pipeline_step import ModelOptions
     from lifevalue.pipeline import AnalysisOptions, run_analysis
     from lifevalue.report.from_analysis import report_from_analysis
 
@@ -891,11 +915,20 @@ def report(
         calibration_end=parse_date(calibration_end, "--calibration-end"),
         time_unit=time_unit,  # type: ignore[arg-type]
         active_days=active_days,
+        model=ModelOptions(
+            model=model,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            margin=margin,
+            seasonal=seasonal,  # type: ignore[arg-type]
+        ),
     )
+    assert options.model is not None
+    options.model.check()  # bad model options fail before the work
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say)
         say("writing the report")
-        path = report_from_analysis(result, out, title=title)
+        path = report_from_analysis(result, out, title=title, segments=segments, pairs=pairs)
     size = path.stat().st_size / 1e6
     console.print(f"Wrote {path} ({size:.1f} MB)", highlight=False, soft_wrap=True)
 

@@ -21,7 +21,7 @@ CDNOW = [
 ]
 
 
-def test_report_command(cli: Callable[..., Any], tmp_path: Path) -> None:
+def test_report_command_with_models(cli: Callable[..., Any], tmp_path: Path) -> None:
     out = tmp_path / "deep" / "cdnow.html"
     result = cli("report", *CDNOW, "--out", out, "--title", "CDNOW & friends")
     assert result.exit_code == 0, result.output
@@ -30,23 +30,51 @@ def test_report_command(cli: Callable[..., Any], tmp_path: Path) -> None:
     assert html.count(get_plotlyjs()[:200]) == 1
     assert "<title>CDNOW &amp; friends</title>" in html
     assert "2,357 customers spent" in html
-    assert 'id="chart-cohorts"' in html and 'id="chart-rfm"' in html
-    assert "calibration" in html  # the window of the split is shown
+    assert "(calibration to 1997-09-30)" in html
+    for chart in ("cohorts", "rfm", "segments", "expected-matrix", "calibration", "tracking"):
+        assert f'id="chart-{chart}"' in html, chart
+    assert "chosen among" in html and 'id="table-scorecard"' in html
+    assert "customers made 1,882" in html  # the CDNOW holdout, from the model's predictions
+    assert 'id="chart-pairs"' not in html  # CDNOW has no products
+
+
+def test_report_without_model_segments_or_pairs(cli: Callable[..., Any], tmp_path: Path) -> None:
+    out = tmp_path / "quick.html"
+    result = cli("report", *CDNOW, "--model", "none", "--no-segments", "--out", out)
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert 'id="chart-expected-matrix"' not in html and 'id="chart-segments"' not in html
+    assert "No model was fitted" in html and "No segments were assigned" in html
+
+
+def test_report_mines_pairs_of_the_sample_store(cli: Callable[..., Any], tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    made = cli("sample", "--customers", "3000", "--seed", "3", "--out", orders)
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "store.html"
+    result = cli("report", orders, "--model", "none", "--out", out)
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert 'id="chart-pairs"' in html and 'id="table-pairs"' in html
+    assert "Customers who buy " in html
 
 
 def test_analyze_report_flag(cli: Callable[..., Any], tmp_path: Path) -> None:
     report = tmp_path / "r.html"
-    result = cli("analyze", *CDNOW, "--out", tmp_path / "out", "--report", report)
+    args = ("analyze", *CDNOW, "--model", "bgnbd", "--out", tmp_path / "out", "--report", report)
+    result = cli(*args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "customers.csv").is_file()
-    assert report.is_file() and "2,357 customers spent" in report.read_text(encoding="utf-8")
+    html = report.read_text(encoding="utf-8")
+    assert "2,357 customers spent" in html and 'id="chart-tracking"' in html
     assert str(report) in result.stdout.replace("\n", "")
 
 
 def test_report_help_and_bad_option(cli: Callable[..., Any]) -> None:
     result = cli("report", "--help")
-    assert (
-        result.exit_code == 0 and "lifevalue report orders.csv --out report.html" in result.stdout
-    )
+    assert result.exit_code == 0
+    assert "lifevalue report orders.csv --out report.html" in result.stdout
     bad = cli("report", *CDNOW[:3], "--time-unit", "months")
     assert bad.exit_code == 2 and "--time-unit must be days or weeks" in bad.stderr
+    bad = cli("report", *CDNOW[:3], "--model", "magic")
+    assert bad.exit_code == 2 and "--model must be one of" in bad.stderr

@@ -479,6 +479,12 @@ def _segments(ctx: _Context) -> Section:
     return section
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _model(ctx: _Context) -> Section:
     section = Section("model", "Model", "Model fit")
     model, pm, unit = ctx.model, ctx.purchase_model, ctx.time_unit
@@ -487,8 +493,12 @@ def _model(ctx: _Context) -> Section:
         section.reading = "No model was fitted, so there are no predictions to check."
         return section
     section.reading = mf.model_sentence(model)
+    notes = model.get("notes")
+    if isinstance(notes, list):
+        section.notes.extend(_sentence(str(n)) for n in notes if n)
     if pm is None:
-        section.notes.append(ctx.model_note)
+        if not notes:
+            section.notes.append(ctx.model_note)
     else:
         t0 = time.perf_counter()
         mats = mf.fit_matrices(pm, ctx.customers, ctx.year)
@@ -573,9 +583,32 @@ def _model(ctx: _Context) -> Section:
             )
         )
     card = mf.scorecard_table(model)
-    if not card.empty:
+    if "candidate" in card.columns:
+        section.tables.append(
+            make_table(
+                "table-scorecard",
+                "Model scorecard (validation window)",
+                card,
+                [
+                    (col, label, SCORECARD_KINDS.get(col, "num3"))
+                    for col, label in mf.SCORECARD_COLUMNS.items()
+                ],
+                reading=mf.scorecard_sentence(model, card),
+            )
+        )
+    elif not card.empty:
         section.tables.append(_generic_table("table-scorecard", "Model scorecard", card))
     return section
+
+
+SCORECARD_KINDS = {
+    "candidate": "text",
+    "chosen": "text",
+    "predicted": "num1",
+    "actual": "num1",
+    "total_error": "pct",
+    "log_likelihood": "num1",
+}
 
 
 def _at_risk(ctx: _Context) -> Section:
@@ -770,6 +803,15 @@ def render_report(
     holdout = None
     if cal_end is not None and obs_end is not None and obs_end > cal_end:
         holdout = (obs_end - cal_end).days / mf.time_unit_days(unit)
+    elif model is not None:
+        # model.json of ``lifevalue analyze`` with a calibration split: holdout.length (units)
+        # and prediction.as_of (the calibration end)
+        block = model.get("holdout")
+        if isinstance(block, Mapping) and isinstance(block.get("length"), (int, float)):
+            holdout = float(block["length"])
+            prediction = model.get("prediction")
+            if cal_end is None and isinstance(prediction, Mapping):
+                cal_end = _as_date(prediction.get("as_of"))
     tracking_note = ""
     if tracking is None and orders is not None:
         t0 = time.perf_counter()

@@ -7,21 +7,30 @@ when the run produced them, the fitted model (``result.extra["model"]``, the ``m
 and ``result.extra["purchase_model"]``, the fitted estimator), the "bought together" pairs
 (``result.extra["pairs"]`` or a ``pairs`` table) and the segments summary
 (``result.extra["segments"]`` or a ``segments`` table).
+
+``lifevalue analyze`` does not segment customers nor mine product pairs (``lifevalue segments``
+and ``lifevalue recommend`` do), so by default the missing ones are computed here with those
+commands' defaults: :func:`lifevalue.segments.segment_customers` (RFM groups and behavioural
+segments, which use the model's predictions when present) and
+:func:`lifevalue.recommend.frequently_bought_together` on the line items of the ``orders`` table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
+from lifevalue.errors import LifevalueError
 from lifevalue.report.builder import build_report
 from lifevalue.report.modelfit import PurchaseModel
 
-__all__ = ["report_from_analysis"]
+__all__ = ["add_segments", "product_pairs", "report_from_analysis"]
 
 
 def _tables(con: Any) -> set[str]:
@@ -39,12 +48,44 @@ def _frame(result: Any, tables: set[str], name: str) -> pd.DataFrame | None:
     return None
 
 
+def add_segments(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers with ``segments`` and ``rfm_group`` (the default rules of ``lifevalue segments``).
+
+    The report summarises them itself (size, revenue share, average CLV per segment).
+    """
+    from lifevalue.segments.assign import segment_customers
+
+    segmented: pd.DataFrame = segment_customers(customers).customers
+    return segmented
+
+
+def product_pairs(con: Any) -> pd.DataFrame | None:
+    """ "Bought together" pairs of the line items in the ``orders`` table (None without items)."""
+    from lifevalue.recommend import frequently_bought_together
+    from lifevalue.recommend.cooccurrence import Baskets, orders_table
+
+    try:
+        baskets = Baskets.from_orders(orders_table(con))
+    except (LifevalueError, duckdb.Error):  # no product / sku column, no line items
+        return None
+    pairs: pd.DataFrame = frequently_bought_together(baskets)
+    if len(pairs) < 10 and baskets.n_orders > 0:
+        # lifevalue recommend's 1% support finds nothing in a large catalogue: go down to 0.1%
+        # of the orders (and at least 20 orders) so the report can show the strongest pairs
+        support = max(0.001, 20 / baskets.n_orders)
+        if support < 0.01:
+            pairs = frequently_bought_together(baskets, min_support=support)
+    return pairs
+
+
 def report_from_analysis(
     result: Any,
     out: str | Path,
     *,
     title: str | None = None,
     currency: str | None = None,
+    segments: bool = True,
+    pairs: bool = True,
     timings: dict[str, float] | None = None,
 ) -> Path:
     """Write the HTML report of an analysis run.
@@ -61,6 +102,10 @@ def report_from_analysis(
         Page title (default: "Customer lifetime value report").
     currency
         Currency code for amounts (default: the currency read from the orders).
+    segments
+        Segment the customers (when the run did not) for the segments section.
+    pairs
+        Mine "bought together" product pairs (when the run did not) for the pairs section.
     timings
         Filled with seconds per step, as in :func:`build_report`.
 
@@ -71,7 +116,18 @@ def report_from_analysis(
     """
     con = result.con
     tables = _tables(con)
+    stamps = timings if timings is not None else {}
     customers: pd.DataFrame = con.execute("SELECT * FROM customers").df()
+    summary_table = _frame(result, tables, "segments")
+    if segments and "segments" not in customers.columns and len(customers):
+        t0 = time.perf_counter()
+        customers = add_segments(customers)
+        stamps["segments (compute)"] = time.perf_counter() - t0
+    pair_table = _frame(result, tables, "pairs")
+    if pairs and pair_table is None:
+        t0 = time.perf_counter()
+        pair_table = product_pairs(con)
+        stamps["pairs (compute)"] = time.perf_counter() - t0
     retention: pd.DataFrame = con.execute("SELECT * FROM retention").df()
     cohorts = _frame(result, tables, "cohorts")
     model = result.extra.get("model")
@@ -87,8 +143,8 @@ def report_from_analysis(
         retention,
         cohorts,
         model if isinstance(model, Mapping) else None,
-        _frame(result, tables, "pairs"),
-        _frame(result, tables, "segments"),
+        pair_table,
+        summary_table,
         out=out,
         orders=orders,
         purchase_model=purchase_model if isinstance(purchase_model, PurchaseModel) else None,
@@ -97,5 +153,5 @@ def report_from_analysis(
         time_unit=getattr(summary, "time_unit", None),
         currency=currency,
         title=title or "Customer lifetime value report",
-        timings=timings,
+        timings=stamps,
     )

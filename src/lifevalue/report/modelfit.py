@@ -32,6 +32,7 @@ from lifevalue.report.aggregate import numeric
 from lifevalue.report.format import fmt_num, fmt_pct
 
 __all__ = [
+    "SCORECARD_COLUMNS",
     "CalibrationHoldout",
     "FitMatrices",
     "PurchaseModel",
@@ -47,6 +48,7 @@ __all__ = [
     "parameter_table",
     "probability_alive_before",
     "resolve_purchase_model",
+    "scorecard_sentence",
     "scorecard_table",
     "time_unit_days",
 ]
@@ -408,9 +410,44 @@ def parameter_table(model: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
+SCORECARD_COLUMNS: dict[str, str] = {
+    "candidate": "Model",
+    "chosen": "Chosen",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "correlation": "Correlation",
+    "predicted": "Predicted",
+    "actual": "Actual",
+    "total_error": "Total error",
+    "log_likelihood": "Log-likelihood",
+}
+"""Columns of the scorecard of ``lifevalue analyze`` shown in the report, with their labels."""
+
+
 def scorecard_table(model: Mapping[str, Any]) -> pd.DataFrame:
-    """The model scorecard of ``model.json`` (a list of records, or a dict) as a table."""
+    """The model scorecard of ``model.json`` (a list of records, or a dict) as a table.
+
+    For the scorecard of ``lifevalue analyze`` (records with ``model``, ``variant``, ``mae``,
+    ...) the columns are those of :data:`SCORECARD_COLUMNS`, ``candidate`` being the model's
+    name (with "+ seasonal" for seasonal variants) and ``chosen`` a check mark; other layouts
+    are returned as they are.
+    """
     card = model.get("scorecard")
+    if isinstance(card, list) and card and all(isinstance(r, Mapping) for r in card):
+        frame = pd.DataFrame([dict(r) for r in card])
+        if {"model", "mae"} <= set(frame.columns):
+            labels = frame["label"] if "label" in frame.columns else frame["model"]
+            names = [model_label(str(v)) for v in labels]
+            seasonal = (
+                frame["seasonal"].tolist() if "seasonal" in frame.columns else [False] * len(frame)
+            )
+            frame["candidate"] = [
+                f"{n} + seasonal" if s is True else n for n, s in zip(names, seasonal, strict=True)
+            ]
+            if "chosen" in frame.columns:
+                frame["chosen"] = ["✓" if c is True else "" for c in frame["chosen"].tolist()]
+            keep = [c for c in SCORECARD_COLUMNS if c in frame.columns]
+            return frame[keep].reset_index(drop=True)
     if isinstance(card, Mapping):
         if all(isinstance(v, Mapping) for v in card.values()):
             return pd.DataFrame([{"model": k, **dict(v)} for k, v in card.items()])
@@ -437,12 +474,35 @@ def model_label(name: str) -> str:
     return _MODEL_NAMES.get(name.strip().lower(), name)
 
 
+def _seasonal(part: Mapping[str, Any]) -> bool:
+    flag = part.get("seasonal")
+    return bool(flag) and flag is not False
+
+
 def model_sentence(model: Mapping[str, Any]) -> str:
-    """``The BG/NBD purchase model was fitted on 2,357 customers (log-likelihood -9,582.4).``"""
+    """``The BG/NBD purchase model was fitted on 2,357 customers (log-likelihood -9,582.4).``
+
+    Also says when the model has a seasonal profile, how it was chosen, and when no purchase
+    model could be fitted (the historical fallback of ``lifevalue analyze``).
+    """
     part = model.get("purchase_model")
     if not isinstance(part, Mapping):
+        fallback = model.get("fallback")
+        if isinstance(fallback, Mapping) and fallback.get("reason"):
+            return (
+                f"No purchase model could be fitted ({fallback['reason']}); predictions use the "
+                "historical fallback: orders per year × average order value."
+            )
         return "No purchase model was fitted."
-    text = f"The {model_label(str(part.get('model', 'purchase')))} purchase model was fitted"
+    name = model_label(str(part.get("model", "purchase")))
+    text = f"The {name} purchase model"
+    if _seasonal(part):
+        text += " with a seasonal profile"
+    selection = model.get("selection")
+    card = model.get("scorecard")
+    if isinstance(selection, Mapping) and isinstance(card, list) and len(card) > 1:
+        text += f", chosen among {len(card)} candidates on a validation window,"
+    text += " was fitted"
     n = part.get("n_customers")
     if isinstance(n, (int, float)):
         text += f" on {int(n):,} customers"
@@ -453,3 +513,20 @@ def model_sentence(model: Mapping[str, Any]) -> str:
     if isinstance(spend, Mapping) and spend.get("model"):
         text += f", with a {model_label(str(spend['model']))} spend model"
     return text + "; intervals are 95%."
+
+
+def scorecard_sentence(model: Mapping[str, Any], table: pd.DataFrame) -> str:
+    """Which candidate won and on what criterion, from ``model.json``'s ``selection``."""
+    selection = model.get("selection")
+    chosen = table[table["chosen"] == "✓"] if "chosen" in table.columns else table.iloc[0:0]
+    if chosen.empty or "candidate" not in table.columns:
+        return ""
+    text = f"{chosen['candidate'].iloc[0]} was chosen"
+    if isinstance(selection, Mapping):
+        val = selection.get("validation")
+        if isinstance(val, Mapping) and val.get("criterion"):
+            text += f": {val['criterion']}"
+            start, stop = val.get("inner_calibration_end"), val.get("validation_end")
+            if start and stop:
+                text += f" ({start} to {stop})"
+    return text + "."
