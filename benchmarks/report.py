@@ -6,11 +6,10 @@
 Steps (only the last is timed):
 
 1. the order log of ``lifevalue sample -n N --seed S`` (cached in ``benchmarks/.work/``);
-2. the analysis of ``lifevalue analyze`` (:func:`lifevalue.pipeline.run_analysis`, weeks; with
+2. what ``lifevalue report`` computes before building: the analysis of ``lifevalue analyze``
+   (:func:`lifevalue.pipeline.run_analysis`, weeks, ``--model bgnbd`` by default; with
    ``--calibration-end`` a calibration split, which leaves out the customers who arrive after
-   it), a BG/NBD + Gamma-Gamma fit with predictions, segments
-   (:func:`lifevalue.segments.add_segments`) and "bought together" pairs
-   (:func:`lifevalue.recommend.frequently_bought_together`);
+   it), segments and "bought together" pairs (:mod:`lifevalue.report.from_analysis`);
 3. :func:`lifevalue.report.build_report` with every input, the purchases for the cumulative
    repeat-transactions chart read in place from DuckDB: median and best of ``--runs`` runs,
    peak Python memory of one more run (tracemalloc), file size.
@@ -30,8 +29,6 @@ import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from lifevalue.io.reader import ReadOptions
 from lifevalue.pipeline import AnalysisOptions, run_analysis
@@ -59,67 +56,43 @@ def sample_file(n: int, seed: int) -> Path:
     return path
 
 
-def prepare(path: Path, calibration_end: dt.date | None) -> tuple[dict[str, Any], dict[str, float]]:
-    """Everything the report takes, as ``lifevalue analyze`` + models + segments produce it."""
-    from lifevalue.models import BetaGeoModel, GammaGammaModel
-    from lifevalue.recommend import frequently_bought_together
-    from lifevalue.segments import add_segments
+def prepare(
+    path: Path, calibration_end: dt.date | None, model: str
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Everything the report takes, as ``lifevalue report`` computes it before building."""
+    from lifevalue.models.pipeline_step import ModelOptions
+    from lifevalue.report.from_analysis import add_segments, product_pairs
 
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    result = run_analysis(
-        [path],
-        ReadOptions(),
-        AnalysisOptions(calibration_end=calibration_end, time_unit="weeks"),
+    options = AnalysisOptions(
+        calibration_end=calibration_end, time_unit="weeks", model=ModelOptions(model=model)
     )
+    result = run_analysis([path], ReadOptions(), options)
     con = result.con
     customers = con.execute("SELECT * FROM customers").df()
     retention = con.execute("SELECT * FROM retention").df()
     cohorts = con.execute("SELECT * FROM cohorts").df()
-    times["analysis"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    bg = BetaGeoModel(time_unit="weeks").fit(customers)
-    repeaters = customers[(customers["frequency"] > 0) & (customers["monetary_value"] > 0)]
-    gg = GammaGammaModel().fit(repeaters)
-    f, r, big_t = (customers[c].to_numpy(np.float64) for c in ("frequency", "recency", "T"))
-    customers["probability_alive"] = bg.probability_alive(f, r, big_t)
-    customers["predicted_purchases"] = bg.expected_purchases(52.0, f, r, big_t)
-    spend = gg.expected_spend(customers["frequency"], customers["monetary_value"])
-    customers["predicted_spend"] = np.asarray(spend, dtype=np.float64)
-    customers["predicted_clv"] = customers["predicted_purchases"] * customers["predicted_spend"]
-    model = {
-        "purchase_model": bg.to_dict(),
-        "spend_model": gg.to_dict(),
-        "time_unit": "weeks",
-        "scorecard": [
-            {"model": "bgnbd", "log_likelihood": bg.to_dict()["log_likelihood"]},
-        ],
-        "version": 1,
-    }
-    times["models"] = time.perf_counter() - t0
-
+    times[f"analysis + model ({model})"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     customers = add_segments(customers)
     times["segments"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    lines = con.sql("SELECT * FROM orders").to_arrow_table()
-    pairs = frequently_bought_together(lines)
+    pairs = product_pairs(con)
     times["pairs"] = time.perf_counter() - t0
-
     kwargs = {
         "customers": customers,
         "retention": retention,
         "cohorts": cohorts,
-        "model": model,
+        "model": result.extra.get("model"),
         "pairs": pairs,
         "orders": con.table("purchases"),
-        "purchase_model": bg,
+        "purchase_model": result.extra.get("purchase_model"),
         "calibration_end": calibration_end,
         "observation_end": result.summary.end,
         "currency": result.ingested.currency,
         "title": f"Sample store, {len(customers):,} customers",
-        "_con": con,  # keeps the DuckDB connection (and the purchases relation) alive
+        "_result": result,  # keeps the DuckDB connection (and the purchases relation) alive
     }
     return kwargs, times
 
@@ -129,6 +102,9 @@ def main() -> int:
     parser.add_argument("-n", "--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--model", default="bgnbd", help="purchase model of the analysis (auto, bgnbd, ...)"
+    )
     parser.add_argument("--out", type=Path, default=WORK / "report.html")
     parser.add_argument(
         "--calibration-end",
@@ -139,8 +115,8 @@ def main() -> int:
     args = parser.parse_args()
 
     path = sample_file(args.customers, args.seed)
-    kwargs, prep = prepare(path, args.calibration_end)
-    kwargs.pop("_con")
+    kwargs, prep = prepare(path, args.calibration_end, args.model)
+    _alive = kwargs.pop("_result")  # the DuckDB connection must outlive the builds
     seconds: list[float] = []
     timings: dict[str, float] = {}
     for _ in range(args.runs):
