@@ -206,7 +206,9 @@ class TimeWarp:
     """Operational time of a calendar profile around an anchor date (the end of the data).
 
     Times are in days relative to the anchor (negative before it); ``op(u)`` is the operational
-    time from the anchor to ``u`` (``∫_0^u profile``), piecewise linear within days.
+    time from the anchor to ``u`` (``∫_0^u profile``), piecewise linear within days. The time
+    interval (k - 1, k] is calendar day anchor + k (a purchase k days after another is k time
+    units later, as in the summary).
     """
 
     def __init__(self, profile: SeasonalProfile, anchor: date) -> None:
@@ -224,7 +226,10 @@ class TimeWarp:
             return
         lo_i = min(lo_i, self._lo)
         hi_i = max(hi_i, self._hi)
-        f = self.profile.daily(self.anchor + timedelta(days=lo_i), hi_i - lo_i)
+        # the interval (u - 1, u] of time is the day anchor + u: a purchase on the k-th day after
+        # the first is at time k (as recency and T count days), so the grid step [j, j + 1)
+        # takes the factor of day anchor + j + 1
+        f = self.profile.daily(self.anchor + timedelta(days=lo_i + 1), hi_i - lo_i)
         cum = np.concatenate([[0.0], np.cumsum(f)])
         self._cum = cum - cum[-lo_i]
         self._grid = np.arange(lo_i, hi_i + 1, dtype=np.float64)

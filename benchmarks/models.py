@@ -1,0 +1,421 @@
+"""Benchmark: BG/NBD + Gamma-Gamma predictions for a 1,000,000-customer store (issue "Predict").
+
+On the same generated data (``lifevalue sample --customers 1000000 --seed 1``, daily time):
+
+* ``lifevalue analyze X.parquet --model bgnbd --horizon 365`` as a user runs it: the whole command
+  (read, summary, retention, BG/NBD + Gamma-Gamma fits, expected purchases, P(alive), 90 %
+  intervals and 12-month discounted CLV of every customer, files), wall time and peak RSS, each
+  run in its own process;
+* in-process: the model step alone (:func:`lifevalue.models.pipeline_step.run_models`);
+* lifetimes 0.11.3 and PyMC-Marketing (MAP fit) doing the same from the same purchases, each in
+  its own process and virtual environment under ``benchmarks/.work/``: summary
+  (``summary_data_from_transaction_data`` / ``rfm_summary``, daily), BG/NBD fit, Gamma-Gamma
+  fit, expected purchases in 365 days, P(alive) and CLV.
+
+Both peers count one purchase per customer-day and leave the first day out of monetary_value,
+as lifevalue does; their CLV sums 12 "months" of 30 days discounted at a *monthly* rate. For the
+comparison lifevalue computes that same quantity (:func:`customer_lifetime_value` with 30-day
+steps and the equivalent annual rate). Log-likelihoods of all parameter sets are evaluated with
+lifevalue's likelihood on the same data (full likelihood; lifetimes drops no constant either).
+
+Usage: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/models.py [--runs 3] [--peer-runs 3]
+[--skip-lifetimes] [--skip-pymc]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / ".work"
+BIN = Path(sys.executable).parent
+LIFETIMES_VENV = WORK / "venv-lifetimes"
+PYMC_VENV = WORK / "venv-pymc"
+MONTHLY_RATE = 0.01  # the peers' CLV: 12 months of 30 days at 1 % a month
+
+LIFETIMES_SCRIPT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np, pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import summary_data_from_transaction_data
+t_import = time.perf_counter() - t0
+df = pd.read_parquet(sys.argv[1])
+t = time.perf_counter()
+s = summary_data_from_transaction_data(df, "customer_id", "date", monetary_value_col="amount",
+                                       observation_period_end=sys.argv[2], freq="D")
+t_summary = time.perf_counter() - t
+t = time.perf_counter()
+bgf = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+t_fit = time.perf_counter() - t
+rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+t = time.perf_counter()
+ggf = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+t_gg = time.perf_counter() - t
+t = time.perf_counter()
+f, r, T = s["frequency"], s["recency"], s["T"]
+exp = bgf.conditional_expected_number_of_purchases_up_to_time(365, f, r, T)
+alive = bgf.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+clv = ggf.customer_lifetime_value(bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                  time=12, discount_rate=0.01, freq="D")
+t_pred = time.perf_counter() - t
+pd.DataFrame({"customer_id": s.index.astype(str), "expected": np.asarray(exp),
+              "alive": np.asarray(alive), "clv": np.asarray(clv)}).to_parquet(sys.argv[3])
+print(json.dumps({"import": t_import, "summary": t_summary, "fit_bgnbd": t_fit, "fit_gg": t_gg,
+                  "predict": t_pred, "total": time.perf_counter() - t0,
+                  "bgnbd": {k: float(v) for k, v in bgf.params_.items()},
+                  "gamma_gamma": {k: float(v) for k, v in ggf.params_.items()}}))
+"""
+
+PYMC_SCRIPT = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+t0 = time.perf_counter()
+import numpy as np, pandas as pd
+from pymc_extras.prior import Prior
+from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
+from pymc_marketing.clv.utils import rfm_summary
+t_import = time.perf_counter() - t0
+df = pd.read_parquet(sys.argv[1])
+t = time.perf_counter()
+s = rfm_summary(df, "customer_id", "date", monetary_value_col="amount",
+                observation_period_end=sys.argv[2], time_unit="D")
+t_summary = time.perf_counter() - t
+flat = Prior("HalfFlat")  # flat priors: the MAP is the maximum-likelihood estimate
+t = time.perf_counter()
+bg = BetaGeoModel(model_config={"r": flat, "alpha": flat, "a": flat, "b": flat})
+bg.fit(s[["customer_id", "frequency", "recency", "T"]], method="map", progressbar=False)
+t_fit = time.perf_counter() - t
+rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+t = time.perf_counter()
+gg = GammaGammaModel(model_config={"p": flat, "q": flat, "v": flat})
+gg.fit(rep[["customer_id", "frequency", "monetary_value"]], method="map", progressbar=False)
+t_gg = time.perf_counter() - t
+t = time.perf_counter()
+exp = bg.expected_purchases(future_t=365).mean(("chain", "draw")).values
+alive = bg.expected_probability_alive().mean(("chain", "draw")).values
+clv_data = s[["customer_id", "frequency", "recency", "T", "monetary_value"]]
+clv = gg.expected_customer_lifetime_value(transaction_model=bg, data=clv_data, future_t=12,
+                                          discount_rate=0.01, time_unit="D")
+clv = clv.mean(("chain", "draw")).values
+t_pred = time.perf_counter() - t
+pd.DataFrame({"customer_id": s["customer_id"].astype(str), "expected": exp, "alive": alive,
+              "clv": clv}).to_parquet(sys.argv[3])
+post = bg.fit_result
+gpost = gg.fit_result
+print(json.dumps({"import": t_import, "summary": t_summary, "fit_bgnbd": t_fit, "fit_gg": t_gg,
+                  "predict": t_pred, "total": time.perf_counter() - t0,
+                  "bgnbd": {k: float(post[k].values.ravel()[0]) for k in ("r", "alpha", "a", "b")},
+                  "gamma_gamma": {"p": float(gpost["p"].values.ravel()[0]),
+                                  "q": float(gpost["q"].values.ravel()[0]),
+                                  "v": float(gpost["v"].values.ravel()[0])}}))
+"""
+
+
+def timed_process(cmd: list[str], capture: bool = False) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (GiB) and stdout of a command run in its own process."""
+    wrapper = (
+        "import resource, subprocess, sys, time;"
+        "t = time.perf_counter();"
+        "r = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE if sys.argv[1] == '1' "
+        "else subprocess.DEVNULL, text=True);"
+        "w = time.perf_counter() - t;"
+        "m = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+        "sys.stderr.write(f'{w} {m} {r.returncode}\\n');"
+        "sys.stdout.write(r.stdout or '')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, "1" if capture else "0", *cmd],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, rss_kib, rc = out.stderr.strip().splitlines()[-1].split()
+    if int(rc) != 0:
+        raise RuntimeError(f"command failed ({rc}): {' '.join(cmd[:3])} ...")
+    return float(wall), int(rss_kib) / 1024**2, out.stdout
+
+
+def ensure_sample(n: int) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    pq = WORK / f"sample_{n}.parquet"
+    if not pq.exists():
+        print(f"generating {pq.name} ...", flush=True)
+        subprocess.run(
+            [str(BIN / "lifevalue"), "sample", "-n", str(n), "--seed", "1", "--out", str(pq)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return pq
+
+
+def ensure_venv(venv: Path, python: str | None, packages: list[str]) -> Path | None:
+    py = venv / "bin" / "python"
+    if py.exists():
+        return py
+    if python is None:
+        return None
+    print(f"creating {venv.name} (pip install {' '.join(packages)}) ...", flush=True)
+    try:
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], check=True)
+    except subprocess.CalledProcessError:
+        shutil.rmtree(venv, ignore_errors=True)
+        return None
+    return py
+
+
+def python312() -> str | None:
+    for name in ("python3.12", "python3.13"):
+        found = shutil.which(name)
+        if found and subprocess.run([found, "--version"], capture_output=True).returncode == 0:
+            return found
+    for base in sorted(Path.home().glob(".pyenv/versions/3.1[23]*/bin/python3")):
+        return str(base)
+    return None
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b) if b else math.inf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--peer-runs", type=int, default=3)
+    parser.add_argument("--skip-lifetimes", action="store_true")
+    parser.add_argument("--skip-pymc", action="store_true")
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from lifevalue.models import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+    from lifevalue.models.pipeline_step import ModelOptions, run_models
+    from lifevalue.pipeline import AnalysisOptions, run_analysis
+
+    pq = ensure_sample(args.customers)
+    tmp = Path(tempfile.mkdtemp(prefix="lv-bench-models-"))
+    rows: list[tuple[str, float, float | None, str]] = []
+
+    # -- lifevalue, whole command --------------------------------------------------------------
+    walls, mems = [], []
+    for i in range(args.runs):
+        wall, mem, _ = timed_process(
+            [
+                str(BIN / "lifevalue"),
+                "analyze",
+                str(pq),
+                "--model",
+                "bgnbd",
+                "--horizon",
+                "365",
+                "--out",
+                str(tmp / f"an{i}"),
+            ]
+        )
+        walls.append(wall)
+        mems.append(mem)
+        print(f"  lifevalue analyze run {i + 1}: {wall:.2f} s, {mem:.2f} GiB", flush=True)
+    ours_wall, ours_mem = statistics.median(walls), statistics.median(mems)
+    rows.append(("lifevalue analyze --model bgnbd (whole command)", ours_wall, ours_mem, ""))
+
+    # -- lifevalue, model step in process ------------------------------------------------------
+    result = run_analysis([pq], None, AnalysisOptions())
+    con, end = result.con, result.summary.end
+    step_times = []
+    run = None
+    for _ in range(args.runs):
+        t = time.perf_counter()
+        run = run_models(
+            con,
+            end=end,
+            calibration_end=None,
+            time_unit="days",
+            options=ModelOptions(model="bgnbd", horizon=365),
+        )
+        step_times.append(time.perf_counter() - t)
+    assert run is not None and run.spend_model is not None
+    step = statistics.median(step_times)
+    rows.append(("lifevalue model step alone (in process)", step, None, ""))
+    bg_params = run.model["purchase_model"]["params"]
+    gg_params = run.model["spend_model"]["params"]
+
+    # the peers' input: one row per purchase (net amount) on its store day
+    purchases = WORK / f"purchases_{args.customers}.parquet"
+    if not purchases.exists():
+        con.execute(
+            "COPY (SELECT customer_id, CAST(local_date AS TIMESTAMP) AS date, net AS amount "
+            f"FROM purchases) TO '{purchases}' (FORMAT parquet)"
+        )
+    summary = con.execute(
+        'SELECT customer_id, frequency, recency, "T", monetary_value FROM customers '
+        "ORDER BY customer_id"
+    ).df()
+    x, tx, tt, m = (
+        summary[c].to_numpy(np.float64) for c in ("frequency", "recency", "T", "monetary_value")
+    )
+    bg = BetaGeoModel.from_params(time_unit="days", **bg_params)
+    gg = GammaGammaModel.from_params(time_unit="days", **gg_params)
+    rep = (x > 0) & (m > 0)
+
+    def bg_ll(params: dict[str, float]) -> float:
+        model = BetaGeoModel.from_params(time_unit="days", **params)
+        return float(np.sum(model.individual_log_likelihood(x, tx, tt)))
+
+    def gg_ll(params: dict[str, float]) -> float:
+        model = GammaGammaModel.from_params(**params)
+        return float(np.sum(model.individual_log_likelihood(x[rep], m[rep])))
+
+    annual = (1 + MONTHLY_RATE) ** (365.25 / 30) - 1
+    ours_clv = customer_lifetime_value(
+        bg, gg, x, tx, tt, m, horizon=360, step=30, discount_rate=annual, time_unit="days"
+    )
+    ours_exp = bg.expected_purchases(365, x, tx, tt)
+    ll_ours, gll_ours = bg_ll(bg_params), gg_ll(gg_params)
+
+    peers: dict[str, dict[str, Any]] = {}
+    specs = []
+    if not args.skip_lifetimes:
+        specs.append(
+            (
+                "lifetimes 0.11.3",
+                LIFETIMES_VENV,
+                sys.executable if sys.version_info[:2] == (3, 11) else shutil.which("python3.11"),
+                ["lifetimes==0.11.3", "pyarrow"],
+                LIFETIMES_SCRIPT,
+            )
+        )
+    if not args.skip_pymc:
+        specs.append(
+            (
+                "PyMC-Marketing (MAP)",
+                PYMC_VENV,
+                python312(),
+                ["pymc-marketing", "pyarrow"],
+                PYMC_SCRIPT,
+            )
+        )
+    for label, venv, python, packages, script in specs:
+        py = ensure_venv(venv, python, packages)
+        if py is None:
+            print(f"{label}: could not create its environment; left out", flush=True)
+            continue
+        version = subprocess.run(
+            [
+                str(py),
+                "-c",
+                "import importlib.metadata as m; print(m.version('"
+                + ("lifetimes" if "lifetimes" in label else "pymc-marketing")
+                + "'))",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        walls, mems, reports = [], [], []
+        out_pred = tmp / f"{venv.name}.parquet"
+        for i in range(args.peer_runs):
+            try:
+                wall, mem, stdout = timed_process(
+                    [str(py), "-c", script, str(purchases), str(end), str(out_pred)], capture=True
+                )
+            except RuntimeError as exc:
+                print(f"{label}: {exc}", flush=True)
+                break
+            walls.append(wall)
+            mems.append(mem)
+            reports.append(json.loads(stdout.strip().splitlines()[-1]))
+            print(f"  {label} run {i + 1}: {wall:.2f} s, {mem:.2f} GiB", flush=True)
+        if not walls:
+            continue
+        rep0 = reports[-1]
+        peers[label] = {
+            "wall": statistics.median(walls),
+            "mem": statistics.median(mems),
+            "report": rep0,
+            "version": version,
+            "pred": pd.read_parquet(out_pred),
+        }
+        inner = {
+            k: statistics.median(r[k] for r in reports)
+            for k in ("import", "summary", "fit_bgnbd", "fit_gg", "predict")
+        }
+        rows.append(
+            (
+                f"{label} [{version}] (whole process)",
+                peers[label]["wall"],
+                peers[label]["mem"],
+                ", ".join(f"{k} {v:.1f}s" for k, v in inner.items()),
+            )
+        )
+
+    # -- report ---------------------------------------------------------------------------------
+    print()
+    print(
+        f"customers: {len(summary):,}; unique (frequency, recency, T): "
+        f"{run.model['purchase_model']['extra'].get('n_unique_rows', '?'):,}; runs: {args.runs} "
+        f"(peers {args.peer_runs}); cores: {os.cpu_count()}; medians"
+    )
+    print(f"{'what':<62} {'seconds':>8} {'peak GiB':>9}  note")
+    for what, secs, peak, note in rows:
+        print(f"{what:<62} {secs:8.2f} {'' if peak is None else f'{peak:9.2f}'}  {note}")
+    print(
+        f"targets: whole command < 3 s: {'yes' if ours_wall < 3 else 'NO'} ({ours_wall:.2f} s); "
+        f"< 2 GiB: {'yes' if ours_mem < 2 else 'NO'} ({ours_mem:.2f} GiB)"
+    )
+    print()
+    print(f"lifevalue BG/NBD: {bg_params}  LL {ll_ours:,.3f}")
+    print(f"lifevalue Gamma-Gamma: {gg_params}  LL {gll_ours:,.3f}")
+    for label, peer in peers.items():
+        rep0 = peer["report"]
+        print(
+            f"\n{label}: {peer['wall'] / ours_wall:.1f}x the whole lifevalue command's time "
+            f"(target >= 10x); {peer['wall'] / step:.1f}x the model step"
+        )
+        pb = rep0["bgnbd"]
+        pg = dict(rep0["gamma_gamma"])
+        if "v" in pg:
+            pg["gamma"] = pg.pop("v")
+        d_bg = max(rel(bg_params[k], pb[k]) for k in bg_params)
+        d_gg = max(rel(gg_params[k], pg[k]) for k in gg_params)
+        ll_p, gll_p = bg_ll(pb), gg_ll(pg)
+        print(f"  BG/NBD params {pb}: largest relative difference of lifevalue's {d_bg:.2e}")
+        print(f"  Gamma-Gamma params {pg}: largest relative difference {d_gg:.2e}")
+        print(
+            f"  BG/NBD LL at their params {ll_p:,.3f}; lifevalue - theirs = {ll_ours - ll_p:+.3f} "
+            f"(relative {(ll_ours - ll_p) / abs(ll_p):+.2e}; >= -1e-6 wanted)"
+        )
+        print(
+            f"  Gamma-Gamma LL at their params {gll_p:,.3f}; lifevalue - theirs = "
+            f"{gll_ours - gll_p:+.3f} (relative {(gll_ours - gll_p) / abs(gll_p):+.2e})"
+        )
+        pred = peer["pred"].set_index("customer_id").reindex(summary["customer_id"].astype(str))
+        for col, ours in (("expected", ours_exp), ("clv", ours_clv)):
+            theirs = pred[col].to_numpy(np.float64)
+            ok = np.isfinite(theirs) & (np.abs(theirs) > 1e-9)
+            d = np.abs(ours[ok] - theirs[ok]) / np.abs(theirs[ok])
+            print(
+                f"  {col}: totals lifevalue {ours.sum():,.1f} vs {np.nansum(theirs):,.1f}; "
+                f"per-customer relative difference median {np.median(d):.1e}, max {d.max():.1e}"
+                f" ({(~ok).sum()} customers not comparable)"
+            )
+        if label.startswith("lifetimes") and max(d_bg, d_gg) > 1e-3:
+            print("  NOTE: parameters differ from lifetimes' MLE by more than 1e-3 relative")
+    print(json.dumps({"rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
