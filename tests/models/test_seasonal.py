@@ -76,7 +76,8 @@ def _con(frame: pd.DataFrame, cal: date) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("frame", frame)
     con.execute(
-        "CREATE TABLE purchases AS SELECT customer_id, CAST(local_date AS DATE) AS local_date FROM frame"
+        "CREATE TABLE purchases AS "
+        "SELECT customer_id, CAST(local_date AS DATE) AS local_date FROM frame"
     )
     con.execute(
         f"""

@@ -123,8 +123,8 @@ def test_options_are_checked() -> None:
 def test_too_short_data_uses_the_first_candidate() -> None:
     con = duckdb.connect()
     con.execute(
-        "CREATE TABLE purchases AS SELECT 'a' AS customer_id, DATE '2024-01-01' + CAST(i AS INTEGER) AS local_date "
-        "FROM range(40) r(i)"
+        "CREATE TABLE purchases AS SELECT 'a' AS customer_id, "
+        "DATE '2024-01-01' + CAST(i AS INTEGER) AS local_date FROM range(40) r(i)"
     )
     sel = select_model(con, date(2024, 2, 9), "days")
     assert sel.name == "bgnbd" and sel.scorecard == []

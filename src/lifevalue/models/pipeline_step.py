@@ -408,9 +408,7 @@ def _spend_sql(con: Any, spend: GammaGammaModel | None) -> str:
     )
 
 
-def holdout_report(
-    con: Any, preds: pa.Table, length: float
-) -> tuple[dict[str, Any], pd.DataFrame]:
+def holdout_report(con: Any, preds: pa.Table, length: float) -> tuple[dict[str, Any], pd.DataFrame]:
     """Predicted vs actual purchases after the calibration end, overall and by frequency.
 
     Parameters
