@@ -255,6 +255,24 @@ class _Context:
         return 365.25 / self.unit_days
 
 
+def _clv_hint(model: Mapping[str, Any] | None) -> str:
+    """``average per customer, next 52 weeks, discounted 10%/year`` from model.json."""
+    text = "average per customer"
+    prediction = model.get("prediction") if model is not None else None
+    if not isinstance(prediction, Mapping):
+        return text
+    horizon, unit = prediction.get("horizon"), prediction.get("time_unit")
+    if isinstance(horizon, (int, float)) and isinstance(unit, str):
+        text += f", next {fmt_num(float(horizon), 0)} {unit}"
+    rate = prediction.get("discount_rate")
+    if isinstance(rate, (int, float)) and rate > 0:
+        text += f", discounted {fmt_pct(float(rate))}/year"
+    margin = prediction.get("margin")
+    if isinstance(margin, (int, float)) and margin < 1:
+        text += f", {fmt_pct(float(margin))} margin"
+    return text
+
+
 def _overview(ctx: _Context, h: agg.Headline) -> Section:
     c = ctx.currency
     crr_hint = f"customers kept in {h.crr_period}" if h.crr_period else "no monthly history yet"
@@ -285,14 +303,14 @@ def _overview(ctx: _Context, h: agg.Headline) -> Section:
         Card(
             "Predicted CLV",
             fmt_money(h.avg_predicted_clv, c),
-            "average per customer" if h.avg_predicted_clv is not None else "needs a model",
+            _clv_hint(ctx.model) if h.avg_predicted_clv is not None else "needs a model",
             "predicted_clv",
             wide=True,
         ),
         Card(
             "Expected revenue",
             fmt_money(h.expected_revenue_12m, c, compact=True),
-            "next 12 months"
+            "next 12 months, undiscounted"
             if h.expected_revenue_12m is not None
             else "next 12 months: needs a model",
             "expected_revenue",
