@@ -19,6 +19,7 @@ from lifevalue.analytics.retention import RETENTION_COLUMNS
 from lifevalue.analytics.summary import SUMMARY_COLUMNS
 from lifevalue.cli import app
 from lifevalue.models.pipeline_step import PREDICTED_COLUMNS
+from lifevalue.segments import RFM_GROUPS
 
 Cli = Callable[..., Any]
 Writer = Callable[..., Path]
@@ -88,9 +89,12 @@ def test_analyze_writes_every_output(cli: Cli, write_file: Writer, tmp_path: Pat
     assert names | {"ingest.json", "rejects.csv"} <= {p.name for p in out.iterdir()}
     customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
     # the model step adds the predicted columns (here from the historical fallback: 2 repeat
-    # buyers are too few for a purchase model)
-    assert tuple(customers.columns) == SUMMARY_COLUMNS + PREDICTED_COLUMNS
+    # buyers are too few for a purchase model), then the segment step RFM scores and segments
+    segment_columns = ("r_score", "f_score", "m_score", "rfm_group", "segments")
+    assert tuple(customers.columns) == SUMMARY_COLUMNS + PREDICTED_COLUMNS + segment_columns
     assert (out / "model.json").exists()
+    assert (out / "segments.csv").exists()
+    assert set(customers["rfm_group"]) <= set(RFM_GROUPS)
     parquet = pd.read_parquet(out / "customers.parquet")
     assert list(parquet["customer_id"]) == ["A", "B", "C"]
     assert list(parquet["total_spend"]) == [30.0, 12.0, 100.0]

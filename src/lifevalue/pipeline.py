@@ -35,6 +35,10 @@ class AnalysisOptions:
     active_days: int = 365
     model: ModelOptions | None = None
     """The model step (``lifevalue.models.pipeline_step``); None or ``model="none"``: skipped."""
+    segments: bool = True
+    """Add ``rfm_group`` and ``segments`` to the customers and summarise them (segments.csv)."""
+    rules: Path | None = None
+    """A user rules file for the behavioural segments (on top of the shipped defaults)."""
 
 
 @dataclass
@@ -99,7 +103,31 @@ def run_analysis(
             progress=say,
         )
         result.extra.update(model=run.model, purchase_model=run.purchase_model, model_run=run)
+    if options.segments:
+        say("segmenting customers")
+        _segment(result, options.rules)
     return result
+
+
+def _segment(result: AnalysisResult, rules: Path | None) -> None:
+    """RFM group and behavioural segments into the ``customers`` table; keep their summary."""
+    from lifevalue.segments.assign import segment_customers, segment_summary
+
+    con = result.con
+    dates = [str(r[0]) for r in con.execute("DESCRIBE customers").fetchall() if str(r[1]) == "DATE"]
+    frame = con.execute("SELECT * FROM customers").df()
+    seg = segment_customers(frame, rules)
+    out = seg.customers
+    out["segments"] = out["segments"].astype(str)
+    out["rfm_group"] = out["rfm_group"].astype(str)
+    con.register("__segmented", out)
+    # pandas turns DATE columns into timestamps: cast them back
+    keep = ", ".join(f'CAST("{c}" AS DATE) AS "{c}"' for c in dates)
+    star = f"* REPLACE ({keep})" if dates else "*"
+    con.execute(f"CREATE OR REPLACE TABLE customers AS SELECT {star} FROM __segmented")
+    con.unregister("__segmented")
+    result.extra["segment_summary"] = segment_summary(out, seg.segments)
+    result.extra["segment_notices"] = seg.notices
 
 
 def _copy(con: Any, query: str, path: Path, fmt: str) -> None:
@@ -132,6 +160,10 @@ def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
     files["ingest.json"].write_text(
         json.dumps(result.ingest_report(), indent=2, default=str) + "\n", encoding="utf-8"
     )
+    summary = result.extra.get("segment_summary")
+    if summary is not None:
+        files["segments.csv"] = out / "segments.csv"
+        summary.to_csv(files["segments.csv"], index=False)
     run = result.extra.get("model_run")
     if run is not None:
         from lifevalue.models.pipeline_step import write_model_files

@@ -132,6 +132,22 @@ def compute_summary(
     cal = calibration_end or end
     unit = float(UNIT_DAYS[time_unit])
     con = ingested.con
+    contact_cols = [
+        c for c in ("email", "phone", "country") if any(c in f.columns for f in ingested.files)
+    ]
+    contacts_cte = ""
+    contacts_select = ""
+    contacts_join = ""
+    if contact_cols:
+        # each customer's latest known contact details
+        picks = ", ".join(
+            f"arg_max({c}, ordered_at) FILTER ({c} IS NOT NULL) AS {c}" for c in contact_cols
+        )
+        contacts_cte = (
+            f", contacts AS (SELECT customer_id, {picks} FROM orders GROUP BY customer_id)"
+        )
+        contacts_select = "".join(f", contacts.{c}" for c in contact_cols)
+        contacts_join = "LEFT JOIN contacts USING (customer_id)"
     holdout_cols = (
         ",\n        coalesce(h.n, 0) AS holdout_frequency,"
         "\n        coalesce(h.mean_spend, 0.0) AS holdout_monetary_value"
@@ -171,7 +187,7 @@ def compute_summary(
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
                    sum(refund) AS refunded
             FROM spend_events WHERE local_date <= DATE '{end}' GROUP BY customer_id
-        )
+        ){contacts_cte}
         SELECT
             cal.customer_id,
             cal.first_day AS first_purchase,
@@ -194,12 +210,13 @@ def compute_summary(
                 AS mean_days_between_orders,
             DATE '{end}' - w.last_day AS days_since_last_order,
             o.discounted / o.orders AS discount_share,
-            coalesce(e.refunded, 0.0) AS refunded_amount{holdout_cols}
+            coalesce(e.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
         FROM cal
         JOIN w USING (customer_id)
         JOIN o USING (customer_id)
         LEFT JOIN e USING (customer_id)
         {"LEFT JOIN h USING (customer_id)" if calibration_end else ""}
+        {contacts_join}
         """
     )
     customers = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

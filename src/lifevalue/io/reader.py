@@ -679,6 +679,7 @@ def read_orders(
         raise InputError("no input files given")
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
         con.execute(f"SET TimeZone = {_lit(timezone)}")
         con.execute("SELECT now()::DATE").fetchall()
     except duckdb.Error:
