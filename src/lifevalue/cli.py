@@ -915,6 +915,7 @@ def report(
         calibration_end=parse_date(calibration_end, "--calibration-end"),
         time_unit=time_unit,  # type: ignore[arg-type]
         active_days=active_days,
+        segments=segments,
         model=ModelOptions(
             model=model,
             horizon=horizon,
