@@ -21,7 +21,8 @@ install-dev: $(UV)
 run: install
 	mkdir -p $(RUN_DIR)
 	$(BIN)/lifevalue sample --customers 20000 --seed 7 --out $(RUN_DIR)/orders.csv
-	$(BIN)/lifevalue analyze $(RUN_DIR)/orders.csv --out $(RUN_DIR)
+	$(BIN)/lifevalue analyze $(RUN_DIR)/orders.csv --out $(RUN_DIR) --report $(RUN_DIR)/report.html
+	@echo "Report: $(abspath $(RUN_DIR))/report.html"
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
