@@ -192,6 +192,77 @@ def rel(a: float, b: float) -> float:
     return abs(a - b) / abs(b) if b else math.inf
 
 
+SHARED = ROOT.parent / "shared" / "data"
+ONLINE_RETAIL = SHARED / "online_retail" / "online_retail.csv.gz"
+ONLINE_RETAIL_II = SHARED / "online_retail_ii" / "online_retail_II_2009_2010.csv.gz"
+
+
+def online_retail_seasonality(calibration_end: str = "2011-08-31") -> None:
+    """UCI Online Retail: holdout purchases after ``calibration_end`` (to 2011-12-09), plain vs
+    seasonal variant of each purchase model, and what ``--model auto`` picks; on the 2010-11 file
+    alone and with the 2009-10 file of Online Retail II before it (two autumns)."""
+    from datetime import date
+
+    from lifevalue.analytics.orders import ensure_order_tables
+    from lifevalue.errors import ConvergenceError
+    from lifevalue.io import read_orders
+    from lifevalue.io.reader import ReadOptions
+    from lifevalue.models.seasonal import daily_purchase_counts, estimate_profile
+    from lifevalue.models.selection import (
+        CANDIDATES,
+        Histories,
+        fit_plain,
+        fit_seasonal,
+        inner_histories,
+        score,
+        select_model,
+    )
+
+    cal, end = date.fromisoformat(calibration_end), date(2011, 12, 9)
+    for label, files in (
+        ("Online Retail (2010-12 to 2011-12)", [ONLINE_RETAIL]),
+        ("Online Retail II 2009-10 + Online Retail (2009-12 to 2011-12)",
+         [ONLINE_RETAIL_II, ONLINE_RETAIL]),
+    ):  # fmt: skip
+        if not all(f.exists() for f in files):
+            print(f"{label}: data not found under {SHARED}; skipped")
+            continue
+        ingested = read_orders(files, ReadOptions(preset="online_retail"))
+        ensure_order_tables(ingested)
+        con = ingested.con
+        hold = inner_histories(con, cal, end, 1.0)
+        fit = Histories(hold.x, hold.tx, hold.T, hold.weight)
+        counts = daily_purchase_counts(con, cal)
+        length = float((end - cal).days)
+        actual = float(np.sum(hold.weight * hold.holdout)) if hold.holdout is not None else 0.0
+        print(f"\n{label}: calibration to {cal}, holdout {int(length)} days to {end}; "
+              f"{hold.n_customers:,} customers, {actual:,.0f} holdout purchase days")  # fmt: skip
+        print(f"  {'model':<12} {'plain: total error':>19} {'RMSE':>7}   "
+              f"{'seasonal: total error':>22} {'RMSE':>7}")  # fmt: skip
+        profile = None
+        for name in CANDIDATES:
+            notes: list[str] = []
+            try:
+                plain = fit_plain(name, fit, "days", notes)
+            except ConvergenceError:
+                print(f"  {name:<12} did not converge")
+                continue
+            profile = estimate_profile(counts, plain, 1.0, cal)
+            a = score(plain, hold, length)
+            try:
+                b = score(fit_seasonal(plain, fit, profile, cal, "days", notes), hold, length)
+                seasonal = f"{100 * b['total_error']:+21.1f}% {b['rmse']:7.3f}"
+            except ConvergenceError:
+                seasonal = f"{'did not converge':>30}"
+            print(f"  {name:<12} {100 * a['total_error']:+18.1f}% {a['rmse']:7.3f}   {seasonal}")
+        if profile is not None:
+            print("  calendar profile (calibration period): " + ", ".join(
+                f"{m} {f:.2f}" for m, f in profile.to_dict()["factors"].items()))  # fmt: skip
+        sel = select_model(con, cal, "days")
+        print(f"  --model auto (validation {sel.validation.get('inner_calibration_end')} to "
+              f"{cal}) picks {sel.name}{'+seasonal' if sel.seasonal else ''}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -199,7 +270,15 @@ def main() -> None:
     parser.add_argument("--peer-runs", type=int, default=3)
     parser.add_argument("--skip-lifetimes", action="store_true")
     parser.add_argument("--skip-pymc", action="store_true")
+    parser.add_argument(
+        "--online-retail",
+        action="store_true",
+        help="only the seasonality check on UCI Online Retail (../shared/data)",
+    )
     args = parser.parse_args()
+    if args.online_retail:
+        online_retail_seasonality()
+        return
 
     import pandas as pd
 
