@@ -151,7 +151,7 @@ def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
         "rejects.csv": out / "rejects.csv",
         "ingest.json": out / "ingest.json",
     }
-    customers = "SELECT * FROM customers ORDER BY customer_id"
+    customers = "SELECT * FROM customers"  # already in customer_id order
     _copy(con, customers, files["customers.parquet"], "parquet")
     _copy(con, customers, files["customers.csv"], "csv")
     _copy(con, "SELECT * FROM retention", files["retention.csv"], "csv")

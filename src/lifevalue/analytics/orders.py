@@ -19,51 +19,24 @@ import duckdb
 
 from lifevalue.io.reader import Ingested
 
+#: What an order adds to its customer's spend on its day (a spend event), and what it refunds.
+EVENT_AMOUNT_SQL = (
+    "CASE WHEN is_purchase THEN gross - refund WHEN gross_rows = 0 THEN -refund "
+    "WHEN cancelled OR pending THEN 0 ELSE gross - refund END"
+)
+EVENT_REFUND_SQL = "CASE WHEN (cancelled OR pending) AND gross_rows > 0 THEN 0 ELSE refund END"
+
 
 def ensure_order_tables(ingested: Ingested) -> None:
-    """Create ``order_totals``, ``purchases`` and ``spend_events`` once per ingested log."""
+    """Create ``purchases`` and ``spend_events`` (from ``order_totals``) once per ingested log."""
     con = ingested.con
     have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if "purchases" in have:
         return
-    _create(con, ingested.amount_level)
+    _create(con)
 
 
-def _create(con: duckdb.DuckDBPyConnection, level: str) -> None:
-    gross = (
-        "coalesce(max(amount) FILTER (amount >= 0), 0)"
-        if level == "order"
-        else "coalesce(sum(amount) FILTER (amount >= 0), 0)"
-    )
-    con.execute(
-        f"""
-        CREATE TABLE order_totals AS
-        WITH o AS (
-            SELECT customer_id, order_id,
-                   min(local_date) AS local_date,
-                   min(ordered_at) AS ordered_at,
-                   coalesce(bool_or(status = 'cancelled'), false) AS cancelled,
-                   coalesce(bool_or(status = 'pending'), false) AS pending,
-                   coalesce(bool_or(status = 'refunded'), false) AS refunded_status,
-                   count(*) FILTER (amount >= 0) AS gross_rows,
-                   {gross} AS gross,
-                   coalesce(-sum(amount) FILTER (amount < 0), 0)
-                     + coalesce(max(refunded), 0) AS refund_given,
-                   coalesce(bool_or(discount > 0), false) AS discounted
-            FROM orders
-            GROUP BY customer_id, order_id
-        ), r AS (
-            SELECT *,
-                   CASE WHEN refunded_status AND refund_given = 0 THEN gross
-                        ELSE refund_given END AS refund
-            FROM o
-        )
-        SELECT *,
-               NOT cancelled AND NOT pending AND gross_rows > 0
-                 AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
-        FROM r
-        """
-    )
+def _create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE TABLE purchases AS
@@ -73,15 +46,10 @@ def _create(con: duckdb.DuckDBPyConnection, level: str) -> None:
         """
     )
     con.execute(
-        """
+        f"""
         CREATE TABLE spend_events AS
-        SELECT customer_id, local_date,
-               CASE WHEN is_purchase THEN gross - refund
-                    WHEN gross_rows = 0 THEN -refund
-                    WHEN cancelled OR pending THEN 0
-                    ELSE gross - refund END AS amount,
-               CASE WHEN (cancelled OR pending) AND gross_rows > 0 THEN 0
-                    ELSE refund END AS refund
+        SELECT customer_id, local_date, {EVENT_AMOUNT_SQL} AS amount,
+               {EVENT_REFUND_SQL} AS refund
         FROM order_totals
         """
     )

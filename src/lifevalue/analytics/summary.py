@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from lifevalue.analytics.orders import ensure_order_tables
+from lifevalue.analytics.orders import (
+    EVENT_AMOUNT_SQL,
+    EVENT_REFUND_SQL,
+    ensure_order_tables,
+)
 from lifevalue.errors import ConfigError, InputError
 from lifevalue.io.reader import Ingested
 
@@ -149,74 +153,75 @@ def compute_summary(
         contacts_select = "".join(f", contacts.{c}" for c in contact_cols)
         contacts_join = "LEFT JOIN contacts USING (customer_id)"
     holdout_cols = (
-        ",\n        coalesce(h.n, 0) AS holdout_frequency,"
-        "\n        coalesce(h.mean_spend, 0.0) AS holdout_monetary_value"
+        ",\n            c.h_n AS holdout_frequency,"
+        "\n            coalesce(c.h_mean, 0.0) AS holdout_monetary_value"
         if calibration_end
         else ""
     )
+    in_cal = f"n_orders > 0 AND local_date <= DATE '{cal}'"
+    # One pass: orders -> customer-days -> customers. A day's ``spend`` is the net of its
+    # purchases (NULL on days with refund documents only); ``amount`` is every spend event.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
-        WITH p AS (
-            SELECT * FROM purchases WHERE local_date <= DATE '{end}'
-        ), periods AS (
-            SELECT customer_id, local_date, sum(net) AS spend FROM p GROUP BY ALL
-        ), cal AS (
+        WITH d AS (
+            SELECT customer_id, local_date,
+                   sum(gross - refund) FILTER (is_purchase) AS spend,
+                   count(*) FILTER (is_purchase) AS n_orders,
+                   count(*) FILTER (is_purchase AND discounted) AS n_discounted,
+                   sum(gross) FILTER (is_purchase) AS gross,
+                   sum({EVENT_AMOUNT_SQL}) AS amount,
+                   sum({EVENT_REFUND_SQL}) AS refund
+            FROM order_totals WHERE local_date <= DATE '{end}'
+            GROUP BY customer_id, local_date
+        ), c AS (
             SELECT customer_id,
-                   min(local_date) AS first_day,
-                   max(local_date) AS last_day,
-                   count(*) AS n,
-                   sum(spend) AS spend,
-                   arg_min(spend, local_date) AS first_spend
-            FROM periods WHERE local_date <= DATE '{cal}' GROUP BY customer_id
-        ), h AS (
-            SELECT customer_id, count(*) AS n, avg(spend) AS mean_spend
-            FROM periods WHERE local_date > DATE '{cal}' GROUP BY customer_id
-        ), w AS (
-            SELECT customer_id, min(local_date) AS first_day, max(local_date) AS last_day,
-                   count(*) AS periods
-            FROM periods GROUP BY customer_id
-        ), o AS (
-            SELECT customer_id, count(*) AS orders, sum(gross) AS gross,
-                   count(*) FILTER (discounted) AS discounted
-            FROM p GROUP BY customer_id
-        ), e AS (
-            SELECT customer_id,
+                   min(local_date) FILTER ({in_cal}) AS first_day,
+                   max(local_date) FILTER ({in_cal}) AS last_day,
+                   count(*) FILTER ({in_cal}) AS n,
+                   sum(spend) FILTER ({in_cal}) AS spend,
+                   arg_min(spend, local_date) FILTER ({in_cal}) AS first_spend,
+                   count(*) FILTER (n_orders > 0 AND local_date > DATE '{cal}') AS h_n,
+                   avg(spend) FILTER (n_orders > 0 AND local_date > DATE '{cal}') AS h_mean,
+                   min(local_date) FILTER (n_orders > 0) AS w_first,
+                   max(local_date) FILTER (n_orders > 0) AS w_last,
+                   count(*) FILTER (n_orders > 0) AS periods,
+                   CAST(sum(n_orders) AS BIGINT) AS orders,
+                   sum(gross) AS gross,
+                   CAST(sum(n_discounted) AS BIGINT) AS discounted,
                    sum(amount) AS total_spend,
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 12 MONTH) AS s12,
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
                    sum(refund) AS refunded
-            FROM spend_events WHERE local_date <= DATE '{end}' GROUP BY customer_id
+            FROM d GROUP BY customer_id
         ){contacts_cte}
         SELECT
-            cal.customer_id,
-            cal.first_day AS first_purchase,
-            cal.last_day AS last_purchase,
-            o.orders,
-            w.periods AS purchase_periods,
-            cal.n - 1 AS frequency,
-            (cal.last_day - cal.first_day) / {unit} AS recency,
-            (DATE '{cal}' - cal.first_day) / {unit} AS "T",
-            CASE WHEN cal.n > 1 THEN (cal.spend - cal.first_spend) / (cal.n - 1) ELSE 0.0 END
+            c.customer_id,
+            c.first_day AS first_purchase,
+            c.last_day AS last_purchase,
+            c.orders,
+            c.periods AS purchase_periods,
+            c.n - 1 AS frequency,
+            (c.last_day - c.first_day) / {unit} AS recency,
+            (DATE '{cal}' - c.first_day) / {unit} AS "T",
+            CASE WHEN c.n > 1 THEN (c.spend - c.first_spend) / (c.n - 1) ELSE 0.0 END
                 AS monetary_value,
-            coalesce(e.total_spend, 0.0) AS total_spend,
-            coalesce(e.s12, 0.0) AS spend_12m,
-            coalesce(e.s24, 0.0) AS spend_24m,
-            o.gross / o.orders AS average_order_value,
-            o.orders / greatest((DATE '{end}' - w.first_day + 1) / 365.25, 1.0)
+            coalesce(c.total_spend, 0.0) AS total_spend,
+            coalesce(c.s12, 0.0) AS spend_12m,
+            coalesce(c.s24, 0.0) AS spend_24m,
+            c.gross / c.orders AS average_order_value,
+            c.orders / greatest((DATE '{end}' - c.w_first + 1) / 365.25, 1.0)
                 AS purchase_frequency_per_year,
-            CASE WHEN w.periods > 1
-                 THEN (w.last_day - w.first_day) / (w.periods - 1.0) END
+            CASE WHEN c.periods > 1
+                 THEN (c.w_last - c.w_first) / (c.periods - 1.0) END
                 AS mean_days_between_orders,
-            DATE '{end}' - w.last_day AS days_since_last_order,
-            o.discounted / o.orders AS discount_share,
-            coalesce(e.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
-        FROM cal
-        JOIN w USING (customer_id)
-        JOIN o USING (customer_id)
-        LEFT JOIN e USING (customer_id)
-        {"LEFT JOIN h USING (customer_id)" if calibration_end else ""}
+            DATE '{end}' - c.w_last AS days_since_last_order,
+            c.discounted / c.orders AS discount_share,
+            coalesce(c.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
+        FROM c
         {contacts_join}
+        WHERE c.n > 0
+        ORDER BY c.customer_id
         """
     )
     customers = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

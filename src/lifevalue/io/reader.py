@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from lifevalue.errors import ConfigError, InputError
+from lifevalue.io.order_totals import create_order_totals
 from lifevalue.io.presets import (
     CANONICAL_COLUMNS,
     DEFAULT_DATE_FORMATS,
@@ -693,6 +694,7 @@ def read_orders(
 
     loader = _Loader(con, options, preset)
     raws: list[_Raw] = []
+    lazy = False
     try:
         selects: list[str] = []
         has_order_ids = True
@@ -706,7 +708,11 @@ def read_orders(
             raws.append(raw)
             selects.append(_stage_select(con, i, raw, mapping, preset, options))
         say("validating rows")
-        con.execute("CREATE TABLE staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        # Parquet is columnar and typed: a view lets every later query read just the columns
+        # it needs. Text formats are parsed once into a table (their line numbers get fixed).
+        lazy = all(r.source.format == "parquet" for r in raws)
+        kind = "VIEW" if lazy else "TABLE"
+        con.execute(f"CREATE {kind} staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
         for raw in raws:
             raw.report.rows = 0
         per_file = dict(con.execute("SELECT __file, count(*) FROM staged GROUP BY ALL").fetchall())
@@ -716,18 +722,21 @@ def read_orders(
         level: AmountLevel = options.amount_level or preset.amount_level
         _fix_line_numbers(con, raws)
         _raise_if_strict(con, options.strict)
-        say("checking currencies and duplicates")
-        currency = _check_currency(con, raws)
+        say("checking duplicates")
         dedupe = preset.dedupe and has_order_ids
-        _build_orders(con, dedupe=dedupe, level=level)
+        _build_orders(con, dedupe=dedupe, level=level, lazy=lazy)
+        say("totalling orders")
+        create_order_totals(con, level)
+        currency = _check_currency(con, raws)
         stats = _stats(con, raws, timezone, currency, level)
     finally:
         loader.close()
         for raw in raws:
-            kind = "VIEW" if raw.source.format == "parquet" else "TABLE"
-            con.execute(f"DROP {kind} IF EXISTS {raw.relation}")
+            if raw.source.format != "parquet":
+                con.execute(f"DROP TABLE IF EXISTS {raw.relation}")
             con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
-        con.execute("DROP TABLE IF EXISTS staged")
+        if not lazy:
+            con.execute("DROP TABLE IF EXISTS staged")
     return Ingested(
         con=con,
         timezone=timezone,
@@ -818,8 +827,9 @@ def _raise_if_strict(con: duckdb.DuckDBPyConnection, strict: bool) -> None:
 
 def _check_currency(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> str | None:
     rows = con.execute(
-        "SELECT currency, count(*) FROM staged WHERE __pwhy IS NULL AND currency IS NOT NULL "
-        "GROUP BY currency ORDER BY 2 DESC"
+        "SELECT currency, sum(n) FROM (SELECT currency, n_rows AS n FROM order_totals "
+        "UNION ALL SELECT currency_max, 0 FROM order_totals WHERE currency_max <> currency) "
+        "WHERE currency IS NOT NULL GROUP BY currency ORDER BY 2 DESC"
     ).fetchall()
     if len(rows) > 1:
         found = ", ".join(f"{c} ({n} rows)" for c, n in rows)
@@ -831,7 +841,11 @@ def _check_currency(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> str | N
     return str(rows[0][0]) if rows else None
 
 
-def _build_orders(con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: AmountLevel) -> None:
+def _build_orders(
+    con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: AmountLevel, lazy: bool = False
+) -> None:
+    """Create ``orders``: accepted rows without exact duplicates (a view over ``staged`` when
+    ``lazy`` and nothing has to be removed, else a table)."""
     cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
     body = (
         f"SELECT {cols}, CAST(ordered_at AS DATE) AS local_date, "
@@ -840,10 +854,14 @@ def _build_orders(con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: Amount
     )
     has_duplicates = False
     if dedupe:
-        # cheap pre-check: rows whose hash of all canonical columns occurs more than once
+        # cheap pre-check on a few columns every exact duplicate shares; only when some rows
+        # agree on all of them is the full comparison over every column made
+        key = ", ".join(
+            _q(c) for c in ("customer_id", "order_id", "ordered_at", "amount", "sku", "quantity")
+        )
         has_duplicates = bool(
             con.execute(
-                f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM staged "
+                f"SELECT count(*) FROM (SELECT hash({key}) AS h FROM staged "
                 "WHERE __pwhy IS NULL GROUP BY h HAVING count(*) > 1)"
             ).fetchall()[0][0]
         )
@@ -860,12 +878,17 @@ def _build_orders(con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: Amount
         )
         con.execute("DELETE FROM accepted WHERE __copy > 1")
         con.execute("ALTER TABLE accepted DROP COLUMN __copy")
-    else:
-        con.execute(f"CREATE TABLE accepted AS {body}")
-    # orders: the canonical table; ordered_at in UTC
     select = ", ".join(
         "ordered_at_utc AS ordered_at" if c == "ordered_at" else _q(c) for c in CANONICAL_COLUMNS
     )
+    if not has_duplicates and lazy and level == "line":
+        con.execute(
+            f"CREATE VIEW orders AS SELECT {select}, local_date, __file, __line FROM ({body})"
+        )
+        return
+    if not has_duplicates:
+        con.execute(f"CREATE TABLE accepted AS {body}")
+    # orders: the canonical table; ordered_at in UTC
     con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM accepted")
     con.execute("DROP TABLE accepted")
     if level == "order":
@@ -897,12 +920,13 @@ def _stats(
     reasons = con.execute(
         "SELECT kind, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC"
     ).fetchall()
+    # order-level counts come from order_totals (one row per order), cheaper than the rows
     o = con.execute(
-        "SELECT count(*), count(DISTINCT customer_id), count(DISTINCT order_id), "
-        "count(*) FILTER (status = 'cancelled'), count(DISTINCT order_id) FILTER "
-        "(status = 'cancelled'), count(*) FILTER (amount < 0), "
-        "count(*) FILTER (quantity < 0 AND coalesce(status, '') <> 'cancelled'), "
-        "count(*) FILTER (status = 'refunded'), min(ordered_at), max(ordered_at) FROM orders"
+        "SELECT coalesce(sum(n_rows), 0), count(DISTINCT customer_id), "
+        "count(DISTINCT order_id), coalesce(sum(cancelled_rows), 0), "
+        "count(*) FILTER (cancelled_rows > 0), coalesce(sum(negative_rows), 0), "
+        "coalesce(sum(return_rows), 0), coalesce(sum(refunded_rows), 0), "
+        "min(ordered_at), max(ordered_at) FROM order_totals"
     ).fetchall()[0]
     rows_read = sum(r.report.rows for r in raws)
     return {
