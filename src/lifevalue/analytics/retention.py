@@ -6,9 +6,9 @@ A customer counts as a customer at a date when their last purchase on or before 
 within the previous ``active_days`` days (L, default 365): on day D they are active if they
 bought on some day in ``[D - L + 1, D]``.
 
-Counting active customers at many dates is done with merged activity intervals: each purchase
-day d makes its customer active on ``[d, d + L - 1]``; overlapping intervals of one customer are
-merged (gaps-and-islands in SQL), and the number of customers active on day D is the number of
+Counting active customers at many dates is done with disjoint activity intervals: a purchase
+day d keeps its customer active on ``[d, min(next purchase day - 1, d + L - 1)]``, so one
+customer's intervals never overlap, and the number of customers active on day D is the number of
 intervals containing D, read off a running sum of interval starts and ends.
 """
 
@@ -115,14 +115,12 @@ def compute_retention(
         WITH days AS (
             SELECT DISTINCT customer_id, local_date AS d FROM purchases
             WHERE local_date <= DATE '{end}'
-        ), islands AS (
-            SELECT customer_id, d,
-                   sum(CASE WHEN prev IS NULL OR d - prev >= {L} THEN 1 ELSE 0 END)
-                     OVER (PARTITION BY customer_id ORDER BY d) AS island
-            FROM (SELECT customer_id, d,
-                         lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS prev FROM days)
         ), intervals AS (
-            SELECT min(d) AS s, max(d) + {L - 1} AS e FROM islands GROUP BY customer_id, island
+            -- day d keeps its customer active until the next purchase day or for L days
+            SELECT d AS s,
+                   least(coalesce(lead(d) OVER (PARTITION BY customer_id ORDER BY d) - 1,
+                                  d + {L - 1}), d + {L - 1}) AS e
+            FROM days
         ), deltas AS (
             SELECT d, sum(delta) AS delta FROM (
                 SELECT s AS d, 1 AS delta FROM intervals
