@@ -148,7 +148,8 @@ def compute_summary(
             f"arg_max({c}, ordered_at) FILTER ({c} IS NOT NULL) AS {c}" for c in contact_cols
         )
         contacts_cte = (
-            f", contacts AS (SELECT customer_id, {picks} FROM orders GROUP BY customer_id)"
+            f", contacts AS (SELECT customer_id, {picks} FROM {ingested.accepted_rows} "
+            "GROUP BY customer_id)"
         )
         contacts_select = "".join(f", contacts.{c}" for c in contact_cols)
         contacts_join = "LEFT JOIN contacts USING (customer_id)"

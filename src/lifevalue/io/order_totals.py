@@ -9,8 +9,9 @@ from __future__ import annotations
 import duckdb
 
 
-def create_order_totals(con: duckdb.DuckDBPyConnection, level: str) -> None:
-    """Aggregate the ``orders`` rows into ``order_totals`` (one row per customer and order)."""
+def create_order_totals(con: duckdb.DuckDBPyConnection, level: str, source: str = "orders") -> None:
+    """Aggregate the rows of ``source`` (the ``orders`` table, or a narrow view of the same
+    rows) into ``order_totals``: one row per customer and order."""
     gross = (
         "coalesce(max(amount) FILTER (amount >= 0), 0)"
         if level == "order"
@@ -39,7 +40,7 @@ def create_order_totals(con: duckdb.DuckDBPyConnection, level: str) -> None:
                    coalesce(-sum(amount) FILTER (amount < 0), 0)
                      + coalesce(max(refunded), 0) AS refund_given,
                    coalesce(bool_or(discount > 0), false) AS discounted
-            FROM orders
+            FROM {source}
             GROUP BY customer_id, order_id
         ), r AS (
             SELECT *,

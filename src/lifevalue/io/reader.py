@@ -43,6 +43,20 @@ from lifevalue.settings import get_settings
 
 Progress = Callable[[str], None]
 
+#: Canonical columns kept in the narrow table of checked rows (Parquet input).
+_CORE_COLUMNS = (
+    "customer_id",
+    "order_id",
+    "ordered_at",
+    "amount",
+    "currency",
+    "discount",
+    "refunded",
+    "sku",
+    "quantity",
+    "status",
+)
+
 
 @dataclass
 class ReadOptions:
@@ -134,6 +148,9 @@ class Ingested:
     amount_level: AmountLevel
     files: list[FileReport]
     stats: dict[str, Any]
+    accepted_rows: str = "orders"
+    """The cheapest relation (SQL) holding every accepted row's canonical columns: ``orders``,
+    or for Parquet input the parsed rows less the rejected ones (no validation re-run)."""
 
     def rejects_frame(self) -> Any:
         """All rows that did not reach the orders table, as a pandas DataFrame."""
@@ -694,7 +711,7 @@ def read_orders(
 
     loader = _Loader(con, options, preset)
     raws: list[_Raw] = []
-    lazy = False
+    lazy = lazy_orders = False
     try:
         selects: list[str] = []
         has_order_ids = True
@@ -713,20 +730,39 @@ def read_orders(
         lazy = all(r.source.format == "parquet" for r in raws)
         kind = "VIEW" if lazy else "TABLE"
         con.execute(f"CREATE {kind} staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        checked = "staged"
+        if lazy:
+            # parse and check once, keeping only what validation and order totals need; the
+            # wide columns (products, contacts) stay in the Parquet files behind the view
+            core = ", ".join(_q(c) for c in _CORE_COLUMNS)
+            con.execute(
+                f"CREATE TABLE staged_core AS SELECT {core}, __file, __line, __pcol, __pval, "
+                "__pwhy, __pkind FROM staged"
+            )
+            checked = "staged_core"
         for raw in raws:
             raw.report.rows = 0
-        per_file = dict(con.execute("SELECT __file, count(*) FROM staged GROUP BY ALL").fetchall())
+        per_file = dict(
+            con.execute(f"SELECT __file, count(*) FROM {checked} GROUP BY ALL").fetchall()
+        )
         for i, raw in enumerate(raws):
             raw.report.rows = int(per_file.get(i, 0)) + len(raw.structural)
-        _build_rejects(con, raws, options.strict)
+        _build_rejects(con, raws, checked)
         level: AmountLevel = options.amount_level or preset.amount_level
         _fix_line_numbers(con, raws)
         _raise_if_strict(con, options.strict)
         say("checking duplicates")
         dedupe = preset.dedupe and has_order_ids
-        _build_orders(con, dedupe=dedupe, level=level, lazy=lazy)
+        lazy_orders = _build_orders(con, dedupe=dedupe, level=level, lazy=lazy)
         say("totalling orders")
-        create_order_totals(con, level)
+        if lazy_orders:
+            con.execute(
+                "CREATE VIEW order_rows AS SELECT customer_id, order_id, "
+                "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at, "
+                "CAST(ordered_at AS DATE) AS local_date, amount, currency, discount, refunded, "
+                "quantity, status FROM staged_core WHERE __pwhy IS NULL"
+            )
+        create_order_totals(con, level, source="order_rows" if lazy_orders else "orders")
         currency = _check_currency(con, raws)
         stats = _stats(con, raws, timezone, currency, level)
     finally:
@@ -737,6 +773,12 @@ def read_orders(
             con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
         if not lazy:
             con.execute("DROP TABLE IF EXISTS staged")
+    accepted = "orders"
+    if lazy_orders:
+        accepted = (
+            "(SELECT * FROM staged s WHERE NOT EXISTS (SELECT 1 FROM rejects r "
+            "WHERE r.file_index = s.__file AND r.line = s.__line))"
+        )
     return Ingested(
         con=con,
         timezone=timezone,
@@ -744,10 +786,11 @@ def read_orders(
         amount_level=level,
         files=[r.report for r in raws],
         stats=stats,
+        accepted_rows=accepted,
     )
 
 
-def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], strict: bool) -> None:
+def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], checked: str) -> None:
     con.execute(
         'CREATE TABLE rejects (file_index INTEGER, file VARCHAR, line BIGINT, "column" VARCHAR, '
         "value VARCHAR, reason VARCHAR, kind VARCHAR)"
@@ -758,7 +801,8 @@ def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], strict: boo
     )
     con.execute(
         "INSERT INTO rejects SELECT s.__file, n.name, s.__line, s.__pcol, s.__pval, s.__pwhy, "
-        "s.__pkind FROM staged s JOIN __files n ON n.idx = s.__file WHERE s.__pwhy IS NOT NULL"
+        f"s.__pkind FROM {checked} s JOIN __files n ON n.idx = s.__file "
+        "WHERE s.__pwhy IS NOT NULL"
     )
     for i, raw in enumerate(raws):
         for line, column, message in raw.structural:
@@ -843,9 +887,9 @@ def _check_currency(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> str | N
 
 def _build_orders(
     con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: AmountLevel, lazy: bool = False
-) -> None:
+) -> bool:
     """Create ``orders``: accepted rows without exact duplicates (a view over ``staged`` when
-    ``lazy`` and nothing has to be removed, else a table)."""
+    ``lazy`` and nothing has to be removed, else a table). True when it is a view."""
     cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
     body = (
         f"SELECT {cols}, CAST(ordered_at AS DATE) AS local_date, "
@@ -861,7 +905,8 @@ def _build_orders(
         )
         has_duplicates = bool(
             con.execute(
-                f"SELECT count(*) FROM (SELECT hash({key}) AS h FROM staged "
+                f"SELECT count(*) FROM (SELECT hash({key}) AS h "
+                f"FROM {'staged_core' if lazy else 'staged'} "
                 "WHERE __pwhy IS NULL GROUP BY h HAVING count(*) > 1)"
             ).fetchall()[0][0]
         )
@@ -885,7 +930,7 @@ def _build_orders(
         con.execute(
             f"CREATE VIEW orders AS SELECT {select}, local_date, __file, __line FROM ({body})"
         )
-        return
+        return True
     if not has_duplicates:
         con.execute(f"CREATE TABLE accepted AS {body}")
     # orders: the canonical table; ordered_at in UTC
@@ -907,6 +952,7 @@ def _build_orders(
                 "DELETE FROM orders WHERE order_id IN (SELECT order_id FROM orders "
                 "GROUP BY order_id HAVING count(amount) = 0)"
             )
+    return False
 
 
 def _stats(
