@@ -1015,11 +1015,7 @@ def predict(
 
       lifevalue predict orders.parquet -m fit/model.json --horizon 90 --margin 0.3
     """
-    from lifevalue.models.pipeline_step import (
-        load_saved,
-        options_from_saved,
-        predict_with_saved,
-    )
+    from lifevalue.models.pipeline_step import load_saved, options_from_saved
     from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
 
     saved = load_saved(model_file)
@@ -1045,15 +1041,17 @@ def predict(
         amount_level=amount_level,
         strict=strict,
     )
-    options = AnalysisOptions(end=parse_date(end, "--end"), time_unit=time_unit)  # type: ignore[arg-type]
+    options = AnalysisOptions(
+        end=parse_date(end, "--end"),
+        time_unit=time_unit,  # type: ignore[arg-type]
+        model=model_options,
+        saved_model=saved,
+    )
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say)
-        say("predicting")
-        run = predict_with_saved(result.con, saved, as_of=result.summary.end, options=model_options)
-        result.extra.update(model=run.model, purchase_model=run.purchase_model, model_run=run)
         say("writing files")
         files = write_outputs(result, out)
-    print_models(run, result.con)
+    print_models(result.extra["model_run"], result.con)
     console.print("Wrote: " + ", ".join(str(p) for p in files.values()), soft_wrap=True)
 
 

@@ -8,7 +8,7 @@ too. Everything stays in one DuckDB connection (``result.ingested.con``) with th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,6 +35,8 @@ class AnalysisOptions:
     active_days: int = 365
     model: ModelOptions | None = None
     """The model step (``lifevalue.models.pipeline_step``); None or ``model="none"``: skipped."""
+    saved_model: Mapping[str, Any] | None = None
+    """A ``model.json`` dict to predict with instead of fitting (``lifevalue predict``)."""
     segments: bool = True
     """Add ``rfm_group`` and ``segments`` to the customers and summarise them (segments.csv)."""
     rules: Path | None = None
@@ -91,7 +93,18 @@ def run_analysis(
     compute_retention(ingested, end=info.end, active_days=options.active_days)
     compute_cohorts(ingested, end=info.end)
     result = AnalysisResult(ingested=ingested, summary=info, options=options)
-    if options.model is not None and options.model.model != "none":
+    if options.saved_model is not None:
+        from lifevalue.models.pipeline_step import ModelOptions, predict_with_saved
+
+        say("predicting")
+        run = predict_with_saved(
+            ingested.con,
+            options.saved_model,
+            as_of=info.calibration_end or info.end,
+            options=options.model or ModelOptions(),
+        )
+        result.extra.update(model=run.model, purchase_model=run.purchase_model, model_run=run)
+    elif options.model is not None and options.model.model != "none":
         from lifevalue.models.pipeline_step import run_models
 
         run = run_models(
