@@ -356,7 +356,7 @@ def main() -> None:
         return float(np.sum(model.individual_log_likelihood(x, tx, tt)))
 
     def gg_ll(params: dict[str, float]) -> float:
-        model = GammaGammaModel.from_params(**params)
+        model = GammaGammaModel.from_params(None, **params)
         return float(np.sum(model.individual_log_likelihood(x[rep], m[rep])))
 
     annual = (1 + MONTHLY_RATE) ** (365.25 / 30) - 1
