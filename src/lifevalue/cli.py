@@ -34,8 +34,10 @@ from lifevalue.cli_options import (
     PresetOpt,
     StrictOpt,
     TimezoneOpt,
+    analysis_options_from,
     build_read_options,
     parse_date,
+    read_options_from,
 )
 from lifevalue.errors import ConfigError, LifevalueError
 
@@ -204,41 +206,10 @@ def analyze(
 
       lifevalue analyze orders.parquet --model bgnbd --horizon 365 --margin 0.3
     """
-    from lifevalue.models.pipeline_step import ModelOptions
-    from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
+    from lifevalue.pipeline import run_analysis, write_outputs
 
-    if time_unit not in ("days", "weeks"):
-        raise ConfigError(f"--time-unit must be days or weeks, not '{time_unit}'")
-    read = build_read_options(
-        preset=preset,
-        customer_col=customer_col,
-        order_col=order_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        currency_col=currency_col,
-        date_format=date_format,
-        timezone=timezone,
-        currency=currency,
-        delimiter=delimiter,
-        encoding=encoding,
-        amount_level=amount_level,
-        strict=strict,
-    )
-    options = AnalysisOptions(
-        end=parse_date(end, "--end"),
-        calibration_end=parse_date(calibration_end, "--calibration-end"),
-        time_unit=time_unit,  # type: ignore[arg-type]
-        active_days=active_days,
-        model=ModelOptions(
-            model=model,
-            horizon=horizon,
-            discount_rate=discount_rate,
-            margin=margin,
-            seasonal=seasonal,  # type: ignore[arg-type]
-        ),
-    )
-    assert options.model is not None
-    options.model.check()  # bad model options fail before the work
+    read = read_options_from(locals())
+    options = analysis_options_from(locals())
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say)
         say("writing files")
@@ -889,43 +860,11 @@ def report(
 
       lifevalue report orders.parquet --model none --out quick.html
     """
-    from lifevalue.models.pipeline_step import ModelOptions
-    from lifevalue.pipeline import AnalysisOptions, run_analysis
+    from lifevalue.pipeline import run_analysis
     from lifevalue.report.from_analysis import report_from_analysis
 
-    if time_unit not in ("days", "weeks"):
-        raise ConfigError(f"--time-unit must be days or weeks, not '{time_unit}'")
-    read = build_read_options(
-        preset=preset,
-        customer_col=customer_col,
-        order_col=order_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        currency_col=currency_col,
-        date_format=date_format,
-        timezone=timezone,
-        currency=currency,
-        delimiter=delimiter,
-        encoding=encoding,
-        amount_level=amount_level,
-        strict=strict,
-    )
-    options = AnalysisOptions(
-        end=parse_date(end, "--end"),
-        calibration_end=parse_date(calibration_end, "--calibration-end"),
-        time_unit=time_unit,  # type: ignore[arg-type]
-        active_days=active_days,
-        segments=segments,
-        model=ModelOptions(
-            model=model,
-            horizon=horizon,
-            discount_rate=discount_rate,
-            margin=margin,
-            seasonal=seasonal,  # type: ignore[arg-type]
-        ),
-    )
-    assert options.model is not None
-    options.model.check()  # bad model options fail before the work
+    read = read_options_from(locals())
+    options = analysis_options_from(locals(), segments=segments)
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say)
         say("writing the report")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lifevalue.errors import ConfigError
 from lifevalue.io.reader import ReadOptions
+
+if TYPE_CHECKING:
+    from lifevalue.pipeline import AnalysisOptions
 
 _READ = "Reading the order log"
 
@@ -108,6 +111,55 @@ def parse_date(value: str | None, option: str) -> date | None:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise ConfigError(f"{option} must be a date like 2024-12-31, not '{value}'") from None
+
+
+#: Parameter names of the shared reading options (as in :func:`build_read_options`).
+READ_OPTION_NAMES: tuple[str, ...] = (
+    "preset",
+    "customer_col",
+    "order_col",
+    "date_col",
+    "amount_col",
+    "currency_col",
+    "date_format",
+    "timezone",
+    "currency",
+    "delimiter",
+    "encoding",
+    "amount_level",
+    "strict",
+)
+
+
+def read_options_from(params: dict[str, Any]) -> ReadOptions:
+    """ReadOptions from a command's parameters (pass ``locals()``; other names are ignored)."""
+    return build_read_options(**{k: params[k] for k in READ_OPTION_NAMES})
+
+
+def analysis_options_from(params: dict[str, Any], *, segments: bool = True) -> AnalysisOptions:
+    """AnalysisOptions (with the model step) from a command's parameters, checked up front."""
+    from lifevalue.models.pipeline_step import ModelOptions
+    from lifevalue.pipeline import AnalysisOptions
+
+    time_unit = params["time_unit"]
+    if time_unit not in ("days", "weeks"):
+        raise ConfigError(f"--time-unit must be days or weeks, not '{time_unit}'")
+    model = ModelOptions(
+        model=params["model"],
+        horizon=params["horizon"],
+        discount_rate=params["discount_rate"],
+        margin=params["margin"],
+        seasonal=params["seasonal"],
+    )
+    model.check()  # bad model options fail before the work
+    return AnalysisOptions(
+        end=parse_date(params["end"], "--end"),
+        calibration_end=parse_date(params["calibration_end"], "--calibration-end"),
+        time_unit=time_unit,
+        active_days=params["active_days"],
+        segments=segments,
+        model=model,
+    )
 
 
 def build_read_options(
