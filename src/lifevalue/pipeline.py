@@ -123,24 +123,39 @@ def run_analysis(
 
 
 def _segment(result: AnalysisResult, rules: Path | None) -> None:
-    """RFM group and behavioural segments into the ``customers`` table; keep their summary."""
+    """RFM group and behavioural segments into the ``customers`` table; keep their summary.
+
+    Only the columns the rules read (and the numbers the segment summary uses) go to pandas;
+    the scores, group and segment names come back as a narrow table joined by position.
+    """
     from lifevalue.segments.assign import segment_customers, segment_summary
+    from lifevalue.segments.behaviour import load_rules
 
     con = result.con
-    dates = [str(r[0]) for r in con.execute("DESCRIBE customers").fetchall() if str(r[1]) == "DATE"]
-    frame = con.execute("SELECT * FROM customers").df()
-    seg = segment_customers(frame, rules)
+    parsed = load_rules(rules)
+    types = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE customers").fetchall()}
+    wanted = parsed.columns | {"total_spend", "spend_12m", "predicted_clv"}
+    picked = [c for c, t in types.items() if c in wanted or t not in ("VARCHAR", "DATE")]
+    frame = con.execute("SELECT " + ", ".join(_q(c) for c in picked) + " FROM customers").df()
+    seg = segment_customers(frame, parsed)
+    added = ["r_score", "f_score", "m_score", "rfm_group", "segments"]
     out = seg.customers
-    out["segments"] = out["segments"].astype(str)
-    out["rfm_group"] = out["rfm_group"].astype(str)
-    con.register("__segmented", out)
-    # pandas turns DATE columns into timestamps: cast them back
-    keep = ", ".join(f'CAST("{c}" AS DATE) AS "{c}"' for c in dates)
-    star = f"* REPLACE ({keep})" if dates else "*"
-    con.execute(f"CREATE OR REPLACE TABLE customers AS SELECT {star} FROM __segmented")
+    narrow = out[added].copy()
+    narrow["segments"] = narrow["segments"].astype(str)
+    narrow["rfm_group"] = narrow["rfm_group"].astype(str)
+    con.register("__segmented", narrow)
+    keep = ", ".join(_q(c) for c in types if c not in added)
+    con.execute(
+        f"CREATE OR REPLACE TABLE customers AS SELECT c.*, s.* FROM (SELECT {keep} "
+        "FROM customers) c POSITIONAL JOIN __segmented s"
+    )
     con.unregister("__segmented")
     result.extra["segment_summary"] = segment_summary(out, seg.segments)
     result.extra["segment_notices"] = seg.notices
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _copy(con: Any, query: str, path: Path, fmt: str) -> None:

@@ -441,6 +441,25 @@ class Rules:
         """The segments to evaluate."""
         return tuple(s for s in self.segments if s.enabled)
 
+    @property
+    def columns(self) -> frozenset[str]:
+        """Every customer column the RFM scores and the enabled segments may read."""
+        names = set(self.rfm_columns.values())
+        for segment in self.enabled:
+            names.update(segment.requires)
+            for cond in segment.when:
+                names.update(cond.columns)
+            for attr in ("column", "fallback_column", "value_column"):
+                value = getattr(segment, attr, None)
+                if isinstance(value, str):
+                    names.add(value)
+            if isinstance(segment, AtRiskSegment):
+                names.update(("days_since_last_order", "mean_days_between_orders"))
+                names.add("probability_alive")
+            if isinstance(segment, CartAbandonerSegment):
+                names.update(("customer_id", "last_purchase"))
+        return frozenset(names)
+
 
 def default_rules_text() -> str:
     """The text of the default ``rules.toml`` shipped with the package."""
