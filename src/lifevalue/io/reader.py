@@ -43,20 +43,6 @@ from lifevalue.settings import get_settings
 
 Progress = Callable[[str], None]
 
-#: Canonical columns kept in the narrow table of checked rows (Parquet input).
-_CORE_COLUMNS = (
-    "customer_id",
-    "order_id",
-    "ordered_at",
-    "amount",
-    "currency",
-    "discount",
-    "refunded",
-    "sku",
-    "quantity",
-    "status",
-)
-
 
 @dataclass
 class ReadOptions:
@@ -422,6 +408,21 @@ def _map_columns(raw: _Raw, preset: Preset, overrides: dict[str, str]) -> dict[s
 
 _NUM_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
 _INT_TYPES = (*_NUM_TYPES, "UINTEGER", "UBIGINT")
+_TIME_TYPES = (
+    "DATE",
+    "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE",
+    "TIMESTAMP_S",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_NS",
+)
+
+
+def _is_numeric_type(dtype: str) -> bool:
+    """True for column types every value of which converts to DOUBLE."""
+    return dtype in (*_INT_TYPES, "DOUBLE", "FLOAT", "REAL", "UHUGEINT") or dtype.startswith(
+        "DECIMAL"
+    )
 
 
 def _text_expr(col: str, dtype: str) -> str:
@@ -514,26 +515,36 @@ def _stage_select(
             expr = _date_expr(src, dtype, formats)
             out[canon] = expr
             example = formats[0] if formats else "2024-01-31 or 2024-01-31 14:05:00"
-            checks.append((f"nullif(trim({raw_text}), '') IS NULL", src, "''", "missing date"))
-            checks.append(
-                (
-                    f"({expr}) IS NULL",
-                    src,
-                    raw_text,
-                    f"cannot parse date (expected e.g. {example}; set --date-format)",
+            if dtype == "VARCHAR":
+                missing = f"nullif(trim({raw_text}), '') IS NULL"
+            else:  # typed dates and timestamps: only a missing value is a problem
+                missing = f"{_q(src)} IS NULL"
+            checks.append((missing, src, "''", "missing date"))
+            if dtype not in _TIME_TYPES:
+                checks.append(
+                    (
+                        f"({expr}) IS NULL",
+                        src,
+                        raw_text,
+                        f"cannot parse date (expected e.g. {example}; set --date-format)",
+                    )
                 )
-            )
         elif canon in NUMBER_COLUMNS:
             expr = _number_expr(src, dtype, decimal_comma)
             out[canon] = expr
-            checks.append(
-                (
-                    f"nullif(trim({raw_text}), '') IS NOT NULL AND ({expr}) IS NULL",
-                    src,
-                    raw_text,
-                    "not a number",
+            if dtype == "VARCHAR":
+                checks.append(
+                    (
+                        f"nullif(trim({raw_text}), '') IS NOT NULL AND ({expr}) IS NULL",
+                        src,
+                        raw_text,
+                        "not a number",
+                    )
                 )
-            )
+            elif not _is_numeric_type(dtype):  # e.g. a date in the amount column
+                checks.append(
+                    (f"{_q(src)} IS NOT NULL AND ({expr}) IS NULL", src, raw_text, "not a number")
+                )
         else:
             out[canon] = _text_expr(src, dtype)
     if "order_id" not in mapping:
@@ -564,8 +575,10 @@ def _stage_select(
         out["status"] = status
     status_map = preset.status_map
     if status_map and "status" in mapping:
-        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in status_map.items())
-        out["status"] = f"(CASE lower({out['status']}) {cases} ELSE lower({out['status']}) END)"
+        # one map lookup (a CASE on lower(...) would lower the text once per branch)
+        pairs = ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in status_map.items())
+        low = f"lower({out['status']})"
+        out["status"] = f"coalesce(map_extract_value(MAP {{{pairs}}}, {low}), {low})"
     if "currency" not in mapping:
         cur = options.currency or preset.currency
         out["currency"] = _lit(cur) if cur else "NULL"
@@ -730,16 +743,9 @@ def read_orders(
         lazy = all(r.source.format == "parquet" for r in raws)
         kind = "VIEW" if lazy else "TABLE"
         con.execute(f"CREATE {kind} staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        # Parquet rows are parsed on the fly by each query that reads them (a few narrow
+        # scans cost less than materialising the parsed rows)
         checked = "staged"
-        if lazy:
-            # parse and check once, keeping only what validation and order totals need; the
-            # wide columns (products, contacts) stay in the Parquet files behind the view
-            core = ", ".join(_q(c) for c in _CORE_COLUMNS)
-            con.execute(
-                f"CREATE TABLE staged_core AS SELECT {core}, __file, __line, __pcol, __pval, "
-                "__pwhy, __pkind FROM staged"
-            )
-            checked = "staged_core"
         for raw in raws:
             raw.report.rows = 0
         per_file = dict(
@@ -760,7 +766,7 @@ def read_orders(
                 "CREATE VIEW order_rows AS SELECT customer_id, order_id, "
                 "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at, "
                 "CAST(ordered_at AS DATE) AS local_date, amount, currency, discount, refunded, "
-                "quantity, status FROM staged_core WHERE __pwhy IS NULL"
+                "quantity, status FROM staged WHERE __pwhy IS NULL"
             )
         create_order_totals(con, level, source="order_rows" if lazy_orders else "orders")
         currency = _check_currency(con, raws)
@@ -906,7 +912,7 @@ def _build_orders(
         has_duplicates = bool(
             con.execute(
                 f"SELECT count(*) FROM (SELECT hash({key}) AS h "
-                f"FROM {'staged_core' if lazy else 'staged'} "
+                "FROM staged "
                 "WHERE __pwhy IS NULL GROUP BY h HAVING count(*) > 1)"
             ).fetchall()[0][0]
         )
