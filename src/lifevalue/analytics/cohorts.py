@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from lifevalue.analytics.orders import ensure_order_tables
+from lifevalue.analytics.orders import ensure_timeline
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -29,45 +29,41 @@ def compute_cohorts(ingested: Ingested, *, end: date, table: str = "cohorts") ->
     cohort's net spend in month k (refunds on their own day). Every month from the cohort month
     to the month of ``end`` has a row, with zeros where nobody bought.
     """
-    ensure_order_tables(ingested)
+    timeline = ensure_timeline(ingested, end)
+    # a purchase day counts its customer as active in its month when the previous purchase day
+    # lies in an earlier month (or there is none): one count per customer and month
     ingested.con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
-        WITH firsts AS (
-            SELECT customer_id, date_trunc('month', min(local_date)) AS cohort_month
-            FROM purchases WHERE local_date <= DATE '{end}' GROUP BY customer_id
-        ), sizes AS (
-            SELECT cohort_month, count(*) AS cohort_size FROM firsts GROUP BY cohort_month
+        WITH t AS (
+            SELECT date_trunc('month', first_day) AS cohort_month,
+                   datediff('month', date_trunc('month', first_day), local_date) AS month_index,
+                   n_orders > 0 AND (prev_day IS NULL
+                     OR prev_day < date_trunc('month', local_date)) AS first_in_month,
+                   amount, local_date
+            FROM {timeline} WHERE first_day IS NOT NULL
+        ), cells AS (
+            SELECT cohort_month, month_index,
+                   count(*) FILTER (first_in_month) AS active_customers,
+                   sum(amount) FILTER (local_date >= cohort_month) AS revenue
+            FROM t GROUP BY ALL
+        ), firsts AS (
+            SELECT cohort_month, active_customers AS cohort_size FROM cells WHERE month_index = 0
         ), grid AS (
             SELECT s.cohort_month, s.cohort_size, k.month_index
-            FROM sizes s, LATERAL (SELECT unnest(range(0, CAST(datediff('month', s.cohort_month,
+            FROM firsts s, LATERAL (SELECT unnest(range(0, CAST(datediff('month', s.cohort_month,
                 DATE '{end}') AS BIGINT) + 1)) AS month_index) k
-        ), buys AS (
-            SELECT f.cohort_month,
-                   datediff('month', f.cohort_month, p.local_date) AS month_index,
-                   count(DISTINCT p.customer_id) AS active_customers
-            FROM purchases p JOIN firsts f USING (customer_id)
-            WHERE p.local_date <= DATE '{end}'
-            GROUP BY ALL
-        ), money AS (
-            SELECT f.cohort_month,
-                   datediff('month', f.cohort_month, e.local_date) AS month_index,
-                   sum(e.amount) AS revenue
-            FROM spend_events e JOIN firsts f USING (customer_id)
-            WHERE e.local_date <= DATE '{end}' AND e.local_date >= f.cohort_month
-            GROUP BY ALL
         )
         SELECT strftime(g.cohort_month, '%Y-%m') AS cohort,
                g.month_index,
                g.cohort_size,
-               coalesce(b.active_customers, 0) AS active_customers,
-               coalesce(b.active_customers, 0) / g.cohort_size AS retention,
-               coalesce(m.revenue, 0.0) AS revenue,
-               sum(coalesce(m.revenue, 0.0)) OVER (PARTITION BY g.cohort_month
+               coalesce(c.active_customers, 0) AS active_customers,
+               coalesce(c.active_customers, 0) / g.cohort_size AS retention,
+               coalesce(c.revenue, 0.0) AS revenue,
+               sum(coalesce(c.revenue, 0.0)) OVER (PARTITION BY g.cohort_month
                    ORDER BY g.month_index) / g.cohort_size AS cumulative_revenue_per_customer
         FROM grid g
-        LEFT JOIN buys b USING (cohort_month, month_index)
-        LEFT JOIN money m USING (cohort_month, month_index)
+        LEFT JOIN cells c USING (cohort_month, month_index)
         ORDER BY cohort, month_index
         """
     )

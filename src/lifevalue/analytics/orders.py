@@ -15,6 +15,8 @@ Rules (documented in the README, "How orders are counted"):
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 
 from lifevalue.io.reader import Ingested
@@ -28,10 +30,19 @@ EVENT_REFUND_SQL = "CASE WHEN (cancelled OR pending) AND gross_rows > 0 THEN 0 E
 
 
 def ensure_order_tables(ingested: Ingested) -> None:
-    """Create ``purchases`` and ``spend_events`` (from ``order_totals``) once per ingested log."""
+    """Create ``purchases`` and ``spend_events`` (views of ``order_totals``) and the
+    ``customer_days`` table once per ingested log.
+
+    ``customer_days`` has one row per customer and day with any order: ``spend`` (net of the
+    day's purchases, NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross``
+    (of the purchases), ``amount`` (every spend event: purchases net of refunds, refund
+    documents), ``refund`` and, when the log has them, the day's latest contact details
+    (``email``, ``phone``, ``country`` with the time they were given, ``email_at``...).
+    Every later metric reads it rather than the orders.
+    """
     con = ingested.con
     have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "purchases" in have:
+    if "customer_days" in have:
         return
     _create(con)
 
@@ -39,7 +50,7 @@ def ensure_order_tables(ingested: Ingested) -> None:
 def _create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
-        CREATE TABLE purchases AS
+        CREATE OR REPLACE VIEW purchases AS
         SELECT customer_id, order_id, local_date, ordered_at, gross, refund,
                gross - refund AS net, discounted
         FROM order_totals WHERE is_purchase
@@ -47,9 +58,62 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""
-        CREATE TABLE spend_events AS
+        CREATE OR REPLACE VIEW spend_events AS
         SELECT customer_id, local_date, {EVENT_AMOUNT_SQL} AS amount,
                {EVENT_REFUND_SQL} AS refund
         FROM order_totals
         """
     )
+    columns = {str(r[0]) for r in con.execute("DESCRIBE order_totals").fetchall()}
+    contacts = "".join(
+        f", arg_max({c}, {c}_at) FILTER ({c} IS NOT NULL) AS {c}, max({c}_at) AS {c}_at"
+        for c in ("email", "phone", "country")
+        if f"{c}_at" in columns
+    )
+    con.execute(
+        f"""
+        CREATE TABLE customer_days AS
+        SELECT customer_id, local_date,
+               sum(gross - refund) FILTER (is_purchase) AS spend,
+               count(*) FILTER (is_purchase) AS n_orders,
+               count(*) FILTER (is_purchase AND discounted) AS n_discounted,
+               sum(gross) FILTER (is_purchase) AS gross,
+               sum({EVENT_AMOUNT_SQL}) AS amount,
+               sum({EVENT_REFUND_SQL}) AS refund{contacts}
+        FROM order_totals
+        GROUP BY customer_id, local_date
+        """
+    )
+
+
+def ensure_timeline(ingested: Ingested, end: date) -> str:
+    """The customer-days up to ``end`` with each customer's purchase neighbours (a table).
+
+    Columns: ``customer_id``, ``local_date``, ``n_orders``, ``gross`` and ``amount`` of
+    ``customer_days``, plus ``first_day`` (the customer's first purchase day up
+    to ``end``; NULL for customers with refunds only), ``prev_day`` and ``next_day`` (the
+    nearest purchase days before and after this day; NULL at the ends). Retention and cohorts
+    read it; it is built once per ``end``. Returns the table name.
+    """
+    ensure_order_tables(ingested)
+    name = "customer_timeline"
+    key = f"timeline_end:{end.isoformat()}"
+    if ingested.cache.get("timeline") == key:
+        return name
+    ingested.con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {name} AS
+        SELECT customer_id, local_date, n_orders, gross, amount,
+               min(local_date) FILTER (n_orders > 0) OVER (PARTITION BY customer_id)
+                 AS first_day,
+               max(local_date) FILTER (n_orders > 0) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+                 AND 1 PRECEDING) AS prev_day,
+               min(local_date) FILTER (n_orders > 0) OVER (w ROWS BETWEEN 1 FOLLOWING
+                 AND UNBOUNDED FOLLOWING) AS next_day
+        FROM customer_days
+        WHERE local_date <= DATE '{end}'
+        WINDOW w AS (PARTITION BY customer_id ORDER BY local_date)
+        """
+    )
+    ingested.cache["timeline"] = key
+    return name

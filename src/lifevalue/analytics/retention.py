@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from lifevalue.analytics.orders import ensure_order_tables
+from lifevalue.analytics.orders import ensure_timeline
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -67,11 +67,11 @@ def compute_retention(
     periods
         Which period lengths to report.
     """
-    ensure_order_tables(ingested)
     if active_days < 1:
         from lifevalue.errors import ConfigError
 
         raise ConfigError("--active-days must be at least 1")
+    timeline = ensure_timeline(ingested, end)
     con = ingested.con
     L = int(active_days)
     bounds = " UNION ALL ".join(
@@ -79,48 +79,37 @@ def compute_retention(
                    least(CAST(s + INTERVAL 1 {p} - INTERVAL 1 DAY AS DATE), DATE '{end}')
                      AS period_end
             FROM (SELECT CAST(unnest(generate_series(
-                    date_trunc('{p}', min(local_date)), date_trunc('{p}', DATE '{end}'),
+                    date_trunc('{p}', min(first_day)), date_trunc('{p}', DATE '{end}'),
                     INTERVAL 1 {p})) AS DATE) AS s
-                  FROM purchases)"""
+                  FROM {timeline})"""
         for p in periods
     )
+    # A purchase day is its customer's first in a period when the previous purchase day lies in
+    # an earlier period (or there is none): counting those counts each period's buyers once,
+    # and those with a previous purchase day are the returning buyers.
     per_raw = " UNION ALL ".join(
         f"""
-            SELECT period, period_start, sum(buyers) AS buyers, sum(orders) AS orders,
-                   sum(gross) AS gross, sum(ret) AS ret, sum(n) AS n,
-                   sum(revenue) AS revenue
-            FROM (
-                SELECT '{p}' AS period, CAST(date_trunc('{p}', local_date) AS DATE)
-                         AS period_start,
-                       count(DISTINCT customer_id) AS buyers, count(*) AS orders,
-                       sum(gross) AS gross,
-                       count(DISTINCT customer_id) FILTER (first_day < date_trunc('{p}',
-                         local_date)) AS ret,
-                       0 AS n, 0.0 AS revenue
-                FROM pf GROUP BY ALL
-                UNION ALL
-                SELECT '{p}', CAST(date_trunc('{p}', first_day) AS DATE), 0, 0, 0, 0,
-                       count(*), 0.0
-                FROM firsts GROUP BY ALL
-                UNION ALL
-                SELECT '{p}', CAST(date_trunc('{p}', local_date) AS DATE), 0, 0, 0, 0, 0,
-                       sum(amount)
-                FROM spend_events WHERE local_date <= DATE '{end}' GROUP BY ALL
-            ) GROUP BY period, period_start"""
+            SELECT '{p}' AS period, CAST(date_trunc('{p}', local_date) AS DATE) AS period_start,
+                   count(*) FILTER (n_orders > 0 AND (prev_day IS NULL
+                     OR prev_day < date_trunc('{p}', local_date))) AS buyers,
+                   coalesce(sum(n_orders), 0) AS orders,
+                   coalesce(sum(gross), 0) AS gross,
+                   count(*) FILTER (n_orders > 0
+                     AND prev_day < date_trunc('{p}', local_date)) AS ret,
+                   count(*) FILTER (n_orders > 0 AND prev_day IS NULL) AS n,
+                   coalesce(sum(amount), 0) AS revenue
+            FROM {timeline} GROUP BY ALL"""
         for p in periods
     )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
-        WITH days AS (
-            SELECT DISTINCT customer_id, local_date AS d FROM purchases
-            WHERE local_date <= DATE '{end}'
-        ), intervals AS (
+        WITH intervals AS (
             -- day d keeps its customer active until the next purchase day or for L days
-            SELECT d AS s,
-                   least(coalesce(lead(d) OVER (PARTITION BY customer_id ORDER BY d) - 1,
-                                  d + {L - 1}), d + {L - 1}) AS e
-            FROM days
+            SELECT local_date AS s,
+                   least(coalesce(next_day - 1, local_date + {L - 1}), local_date + {L - 1})
+                     AS e
+            FROM {timeline} WHERE n_orders > 0
         ), deltas AS (
             SELECT d, sum(delta) AS delta FROM (
                 SELECT s AS d, 1 AS delta FROM intervals
@@ -128,8 +117,6 @@ def compute_retention(
         ), running AS (
             SELECT d, sum(delta) OVER (ORDER BY d) AS active FROM deltas
         ), b AS ({bounds}
-        ), firsts AS (
-            SELECT customer_id, min(d) AS first_day FROM days GROUP BY customer_id
         ), at_dates AS (
             SELECT DISTINCT x AS day FROM (
                 SELECT CAST(period_start - 1 AS DATE) AS x FROM b
@@ -137,10 +124,6 @@ def compute_retention(
         ), active_at AS (
             SELECT a.day, coalesce(r.active, 0) AS active
             FROM at_dates a ASOF LEFT JOIN running r ON a.day >= r.d
-        ), pf AS (
-            SELECT p.customer_id, p.local_date, p.net, p.gross, f.first_day
-            FROM purchases p JOIN firsts f USING (customer_id)
-            WHERE p.local_date <= DATE '{end}'
         ), per_raw AS ({per_raw}
         ), per AS (
             SELECT b.period, b.period_start, b.period_end,

@@ -17,11 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from lifevalue.analytics.orders import (
-    EVENT_AMOUNT_SQL,
-    EVENT_REFUND_SQL,
-    ensure_order_tables,
-)
+from lifevalue.analytics.orders import ensure_order_tables
 from lifevalue.errors import ConfigError, InputError
 from lifevalue.io.reader import Ingested
 
@@ -69,9 +65,9 @@ class SummaryInfo:
 def observation_bounds(ingested: Ingested) -> tuple[date, date]:
     """First and last purchase day in the log (store time zone)."""
     ensure_order_tables(ingested)
-    row = ingested.con.execute("SELECT min(local_date), max(local_date) FROM purchases").fetchall()[
-        0
-    ]
+    row = ingested.con.execute(
+        "SELECT min(local_date), max(local_date) FROM customer_days WHERE n_orders > 0"
+    ).fetchall()[0]
     if row[0] is None:
         raise InputError(
             "no purchases to analyse: every accepted row is a refund, cancellation or pending "
@@ -136,23 +132,14 @@ def compute_summary(
     cal = calibration_end or end
     unit = float(UNIT_DAYS[time_unit])
     con = ingested.con
+    # each customer's latest known contact details, carried per order in order_totals
     contact_cols = [
         c for c in ("email", "phone", "country") if any(c in f.columns for f in ingested.files)
     ]
-    contacts_cte = ""
-    contacts_select = ""
-    contacts_join = ""
-    if contact_cols:
-        # each customer's latest known contact details
-        picks = ", ".join(
-            f"arg_max({c}, ordered_at) FILTER ({c} IS NOT NULL) AS {c}" for c in contact_cols
-        )
-        contacts_cte = (
-            f", contacts AS (SELECT customer_id, {picks} FROM {ingested.accepted_rows} "
-            "GROUP BY customer_id)"
-        )
-        contacts_select = "".join(f", contacts.{c}" for c in contact_cols)
-        contacts_join = "LEFT JOIN contacts USING (customer_id)"
+    customer_contacts = "".join(
+        f", arg_max({c}, {c}_at) FILTER ({c} IS NOT NULL) AS {c}" for c in contact_cols
+    )
+    contacts_select = "".join(f", c.{c}" for c in contact_cols)
     holdout_cols = (
         ",\n            c.h_n AS holdout_frequency,"
         "\n            coalesce(c.h_mean, 0.0) AS holdout_monetary_value"
@@ -160,21 +147,13 @@ def compute_summary(
         else ""
     )
     in_cal = f"n_orders > 0 AND local_date <= DATE '{cal}'"
-    # One pass: orders -> customer-days -> customers. A day's ``spend`` is the net of its
-    # purchases (NULL on days with refund documents only); ``amount`` is every spend event.
+    # customer-days -> customers. A day's ``spend`` is the net of its purchases (NULL on days
+    # with refund documents only); ``amount`` is every spend event.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
         WITH d AS (
-            SELECT customer_id, local_date,
-                   sum(gross - refund) FILTER (is_purchase) AS spend,
-                   count(*) FILTER (is_purchase) AS n_orders,
-                   count(*) FILTER (is_purchase AND discounted) AS n_discounted,
-                   sum(gross) FILTER (is_purchase) AS gross,
-                   sum({EVENT_AMOUNT_SQL}) AS amount,
-                   sum({EVENT_REFUND_SQL}) AS refund
-            FROM order_totals WHERE local_date <= DATE '{end}'
-            GROUP BY customer_id, local_date
+            SELECT * FROM customer_days WHERE local_date <= DATE '{end}'
         ), c AS (
             SELECT customer_id,
                    min(local_date) FILTER ({in_cal}) AS first_day,
@@ -193,9 +172,9 @@ def compute_summary(
                    sum(amount) AS total_spend,
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 12 MONTH) AS s12,
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
-                   sum(refund) AS refunded
+                   sum(refund) AS refunded{customer_contacts}
             FROM d GROUP BY customer_id
-        ){contacts_cte}
+        )
         SELECT
             c.customer_id,
             c.first_day AS first_purchase,
@@ -220,7 +199,6 @@ def compute_summary(
             c.discounted / c.orders AS discount_share,
             coalesce(c.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
         FROM c
-        {contacts_join}
         WHERE c.n > 0
         ORDER BY c.customer_id
         """
@@ -229,12 +207,12 @@ def compute_summary(
     later = 0
     if calibration_end:
         later = con.execute(
-            f"SELECT count(*) FROM (SELECT customer_id FROM purchases "
-            f"WHERE local_date <= DATE '{end}' GROUP BY customer_id "
+            f"SELECT count(*) FROM (SELECT customer_id FROM customer_days "
+            f"WHERE n_orders > 0 AND local_date <= DATE '{end}' GROUP BY customer_id "
             f"HAVING min(local_date) > DATE '{cal}')"
         ).fetchall()[0][0]
     after = con.execute(
-        f"SELECT count(*) FROM purchases WHERE local_date > DATE '{end}'"
+        f"SELECT coalesce(sum(n_orders), 0) FROM customer_days WHERE local_date > DATE '{end}'"
     ).fetchall()[0][0]
     return SummaryInfo(
         end=end,

@@ -6,51 +6,107 @@ Built once while reading (see :mod:`lifevalue.io.reader`); the rules are in the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 
-def create_order_totals(con: duckdb.DuckDBPyConnection, level: str, source: str = "orders") -> None:
-    """Aggregate the rows of ``source`` (the ``orders`` table, or a narrow view of the same
-    rows) into ``order_totals``: one row per customer and order."""
+def create_order_totals(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    source: str = "orders",
+    *,
+    zoned: bool = False,
+    contacts: Sequence[str] = (),
+) -> None:
+    """Aggregate the rows of ``source`` into ``order_totals``: one row per customer and order.
+
+    Parameters
+    ----------
+    level
+        ``line`` (row amounts add up) or ``order`` (each row carries the order total).
+    source
+        The ``orders`` table (``ordered_at`` in UTC and ``local_date``), or with ``zoned`` the
+        accepted parsed rows (``ordered_at`` a TIMESTAMPTZ in the store time zone), whose dates
+        are then converted once per order instead of once per row.
+    contacts
+        Contact columns (``email``, ``phone``, ``country``) to carry: each order keeps its
+        latest non-empty value and the time of that row (``<column>_at``), so a customer's
+        latest contact details can be picked from the orders.
+    """
     gross = (
         "coalesce(max(amount) FILTER (amount >= 0), 0)"
         if level == "order"
         else "coalesce(sum(amount) FILTER (amount >= 0), 0)"
     )
-    con.execute(
-        f"""
-        CREATE TABLE order_totals AS
-        WITH o AS (
-            SELECT customer_id, order_id,
+    picks = "".join(
+        f", arg_max({c}, ordered_at) FILTER ({c} IS NOT NULL) AS {c}"
+        f", max(ordered_at) FILTER ({c} IS NOT NULL) AS {c}_at"
+        for c in contacts
+    )
+    if zoned:
+        first = "min(ordered_at) AS first_at"
+        utc = [("first_at", "ordered_at")] + [(f"{c}_at", f"{c}_at") for c in contacts]
+        converted = ", ".join(
+            f"CAST(timezone('UTC', {src}) AS TIMESTAMP) AS {dst}" for src, dst in utc
+        )
+        star = (
+            "* EXCLUDE (" + ", ".join(src for src, _ in utc) + "), "
+            f"CAST(first_at AS DATE) AS local_date, {converted}"
+        )
+    else:
+        first = "min(local_date) AS local_date, min(ordered_at) AS ordered_at"
+        star = "*"
+    aggregates = f"""
                    count(*) AS n_rows,
                    count(*) FILTER (amount < 0) AS negative_rows,
                    count(*) FILTER (status = 'cancelled') AS cancelled_rows,
                    count(*) FILTER (status = 'refunded') AS refunded_rows,
+                   count(*) FILTER (status = 'pending') AS pending_rows,
                    count(*) FILTER (quantity < 0 AND coalesce(status, '') <> 'cancelled')
                      AS return_rows,
                    min(currency) AS currency,
                    max(currency) AS currency_max,
-                   min(local_date) AS local_date,
-                   min(ordered_at) AS ordered_at,
-                   coalesce(bool_or(status = 'cancelled'), false) AS cancelled,
-                   coalesce(bool_or(status = 'pending'), false) AS pending,
-                   coalesce(bool_or(status = 'refunded'), false) AS refunded_status,
+                   {first},
                    count(*) FILTER (amount >= 0) AS gross_rows,
                    {gross} AS gross,
                    coalesce(-sum(amount) FILTER (amount < 0), 0)
                      + coalesce(max(refunded), 0) AS refund_given,
-                   coalesce(bool_or(discount > 0), false) AS discounted
-            FROM {source}
-            GROUP BY customer_id, order_id
-        ), r AS (
+                   coalesce(bool_or(discount > 0), false) AS discounted{picks}"""
+
+    def build(key: str, group: str) -> None:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE order_totals AS
+            WITH o AS (
+                SELECT {key},{aggregates}
+                FROM {source}
+                GROUP BY {group}
+            ), r AS (
+                SELECT {star},
+                       cancelled_rows > 0 AS cancelled,
+                       pending_rows > 0 AS pending,
+                       refunded_rows > 0 AS refunded_status,
+                       CASE WHEN refunded_rows > 0 AND refund_given = 0 THEN gross
+                            ELSE refund_given END AS refund
+                FROM o
+            )
             SELECT *,
-                   CASE WHEN refunded_status AND refund_given = 0 THEN gross
-                        ELSE refund_given END AS refund
-            FROM o
+                   NOT cancelled AND NOT pending AND gross_rows > 0
+                     AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
+            FROM r
+            """
         )
-        SELECT *,
-               NOT cancelled AND NOT pending AND gross_rows > 0
-                 AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
-        FROM r
-        """
+
+    # Grouping by the order id alone is much cheaper than by (customer, order); when an order
+    # id is shared by several customers (rare, and a data problem) the rows are grouped again
+    # per customer and order.
+    build(
+        "order_id, min(customer_id) AS customer_id, max(customer_id) AS __customer_max",
+        "order_id",
     )
+    shared = con.execute(
+        "SELECT count(*) FROM order_totals WHERE __customer_max <> customer_id"
+    ).fetchall()[0][0]
+    if shared:
+        build("customer_id, order_id, customer_id AS __customer_max", "customer_id, order_id")

@@ -44,6 +44,10 @@ from lifevalue.settings import get_settings
 Progress = Callable[[str], None]
 
 
+#: Contact columns carried per order in ``order_totals`` when the input has them.
+_CONTACT_COLUMNS = ("email", "phone", "country")
+
+
 @dataclass
 class ReadOptions:
     """How to read an order log. Every field is optional; presets fill in the rest.
@@ -134,6 +138,8 @@ class Ingested:
     amount_level: AmountLevel
     files: list[FileReport]
     stats: dict[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+    """What later steps built on ``con`` and for which window (e.g. the retention timeline)."""
     accepted_rows: str = "orders"
     """The cheapest relation (SQL) holding every accepted row's canonical columns: ``orders``,
     or for Parquet input the parsed rows less the rejected ones (no validation re-run)."""
@@ -434,7 +440,12 @@ def _text_expr(col: str, dtype: str) -> str:
             f"ELSE CAST({c} AS VARCHAR) END"
         )
     if dtype == "VARCHAR":
-        return f"nullif(trim({c}), '')"
+        # trim (spaces, as DuckDB's trim) only the values that need it: copying every string
+        # would double the cost of each scan
+        return (
+            f"CASE WHEN starts_with({c}, ' ') OR ends_with({c}, ' ') "
+            f"THEN nullif(trim({c}), '') ELSE nullif({c}, '') END"
+        )
     return f"CAST({c} AS VARCHAR)"
 
 
@@ -761,14 +772,14 @@ def read_orders(
         dedupe = preset.dedupe and has_order_ids
         lazy_orders = _build_orders(con, dedupe=dedupe, level=level, lazy=lazy)
         say("totalling orders")
-        if lazy_orders:
-            con.execute(
-                "CREATE VIEW order_rows AS SELECT customer_id, order_id, "
-                "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at, "
-                "CAST(ordered_at AS DATE) AS local_date, amount, currency, discount, refunded, "
-                "quantity, status FROM staged WHERE __pwhy IS NULL"
-            )
-        create_order_totals(con, level, source="order_rows" if lazy_orders else "orders")
+        contacts = [c for c in _CONTACT_COLUMNS if any(c in r.report.columns for r in raws)]
+        create_order_totals(
+            con,
+            level,
+            source="(SELECT * FROM staged WHERE __pwhy IS NULL)" if lazy_orders else "orders",
+            zoned=lazy_orders,
+            contacts=contacts,
+        )
         currency = _check_currency(con, raws)
         stats = _stats(con, raws, timezone, currency, level)
     finally:
@@ -781,10 +792,8 @@ def read_orders(
             con.execute("DROP TABLE IF EXISTS staged")
     accepted = "orders"
     if lazy_orders:
-        accepted = (
-            "(SELECT * FROM staged s WHERE NOT EXISTS (SELECT 1 FROM rejects r "
-            "WHERE r.file_index = s.__file AND r.line = s.__line))"
-        )
+        # a lazy log has no duplicates and no rejects beyond the rows failing validation
+        accepted = "(SELECT * FROM staged WHERE __pwhy IS NULL)"
     return Ingested(
         con=con,
         timezone=timezone,
