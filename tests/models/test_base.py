@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifevalue.models import BetaGeoModel
-from lifevalue.models.base import RFTData, collapse_rows
+from lifevalue.models import BetaGeoModel, ParetoNBDModel
+from lifevalue.models.base import PurchaseModel, RFTData, collapse_rows
 
 
 def _reference(*cols: np.ndarray, weights: np.ndarray | None = None) -> pd.DataFrame:
@@ -69,3 +69,40 @@ def test_all_starts_finds_the_same_optimum(cdnow_summary: pd.DataFrame) -> None:
     assert many.log_likelihood_ == pytest.approx(one.log_likelihood_, abs=1e-6)
     for k, v in one.params_.items():
         assert many.params_[k] == pytest.approx(v, rel=1e-5)
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ParetoNBDModel])
+def test_initial_params_change_the_path_not_the_estimates(
+    cls: type[PurchaseModel], cdnow_summary: pd.DataFrame
+) -> None:
+    """A start at (or near) the optimum and the default start reach the same estimates."""
+    cold = cls().fit(cdnow_summary)
+    near = {k: v * 1.3 for k, v in cold.params_.items()}
+    for start in (cold.params_, near):
+        warm = cls().fit(cdnow_summary, initial_params=start)
+        assert warm.log_likelihood_ == pytest.approx(cold.log_likelihood_, abs=1e-6)
+        for k, v in cold.params_.items():
+            assert warm.params_[k] == pytest.approx(v, rel=1e-5)
+        # the Hessian is taken where L-BFGS-B stopped (within 0.01 standard errors of the optimum)
+        for k, v in cold.standard_errors_.items():
+            assert warm.standard_errors_[k] == pytest.approx(v, rel=1e-3)
+        np.testing.assert_allclose(_correlation(warm), _correlation(cold), atol=1e-3)
+    with pytest.raises(ValueError, match="initial_params"):
+        cls().fit(cdnow_summary, initial_params={"r": 1.0})
+
+
+def _correlation(model: PurchaseModel) -> np.ndarray:
+    cov = model.covariance_
+    se = np.sqrt(np.diag(cov))
+    return np.asarray(cov / np.outer(se, se))
+
+
+def test_newton_steps_finish_at_the_optimum(cdnow_summary: pd.DataFrame) -> None:
+    """The fit ends where the gradient vanishes (Newton steps after L-BFGS-B's coarse stop)."""
+    for cls in (BetaGeoModel, ParetoNBDModel):
+        model = cls().fit(cdnow_summary)
+        data = RFTData.build(
+            *(cdnow_summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        )
+        _, grad = model._objective(np.log(model._theta()), data)
+        assert np.max(np.abs(grad)) < 1e-8
