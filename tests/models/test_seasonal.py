@@ -23,6 +23,7 @@ from lifevalue.models.selection import (
     fit_seasonal,
     histories_from_customers,
     inner_histories,
+    inner_histories_and_counts,
     score,
     select_model,
 )
@@ -220,3 +221,44 @@ def test_inner_histories_match_the_summary_definitions(store: pd.DataFrame) -> N
     assert float(np.sum(h.T * h.weight)) == pytest.approx(direct["t"].sum())
     assert float(np.sum(h.tx * h.weight)) == pytest.approx(direct["tx"].sum())
     assert (timedelta(days=1).days) == 1
+
+
+def test_daily_counts_match_a_direct_count(store: pd.DataFrame) -> None:
+    """The daily counts (first purchases, repeat purchase days), whether counted on their own or
+    in the same pass as the inner histories, and cut at an earlier end, are the direct counts."""
+    # a second order on some customer-days: purchase periods are distinct days
+    frame = pd.concat([store, store.iloc[::7]])
+    con = _con(frame, date(2024, 12, 31))
+    fit_end, inner = date(2024, 12, 31), date(2024, 6, 30)
+
+    def direct(end: date) -> tuple[np.ndarray, np.ndarray]:
+        rows = con.execute(
+            f"""
+            WITH d AS (SELECT DISTINCT customer_id, local_date FROM purchases
+                       WHERE local_date <= DATE '{end}'),
+            f AS (SELECT customer_id, min(local_date) AS first_day FROM d GROUP BY customer_id)
+            SELECT d.local_date - DATE '2022-01-01' AS k,
+                   count(*) FILTER (d.local_date = f.first_day) AS first,
+                   count(*) FILTER (d.local_date > f.first_day) AS repeat
+            FROM d JOIN f USING (customer_id) GROUP BY ALL
+            """
+        ).df()
+        size = (end - date(2022, 1, 1)).days + 1
+        first, repeat = np.zeros(size), np.zeros(size)
+        first[rows["k"]] = rows["first"]
+        repeat[rows["k"]] = rows["repeat"]
+        return first, repeat
+
+    _, together = inner_histories_and_counts(con, inner, fit_end, 1.0)
+    for counts, end in (
+        (daily_purchase_counts(con, fit_end), fit_end),
+        (together, fit_end),
+        (together.until(inner), inner),
+        (daily_purchase_counts(con, inner), inner),
+    ):
+        first, repeat = direct(end)
+        assert counts.origin == np.datetime64("2022-01-01")
+        np.testing.assert_array_equal(counts.first, first)
+        np.testing.assert_array_equal(counts.repeat, repeat)
+    hist = inner_histories(con, inner, fit_end, 1.0)
+    assert hist.n_customers == inner_histories_and_counts(con, inner, fit_end, 1.0)[0].n_customers

@@ -46,6 +46,7 @@ from lifevalue.models import load_model
 from lifevalue.models.base import FloatArray, PurchaseModel
 from lifevalue.models.gamma_gamma import GammaGammaModel
 from lifevalue.models.seasonal import (
+    DailyCounts,
     SeasonalProfile,
     SeasonalPurchaseModel,
     daily_purchase_counts,
@@ -202,21 +203,26 @@ def run_models(
         )
         return _fallback_run(con, fit_end, time_unit, options, reason, selection, say)
     name, seasonal = options.model, options.seasonal == "yes"
+    start: dict[str, float] | None = None
+    counts: DailyCounts | None = None
     if options.model == "auto":
         sel = select_model(con, fit_end, time_unit, seasonal=options.seasonal, progress=say)
         name, seasonal = sel.name, sel.seasonal
         scorecard = sel.scorecard
         selection["validation"] = sel.validation
         notes.extend(sel.notes)
+        start = _validation_params(scorecard, name)
+        counts = sel.counts
     selection["chosen"] = name + ("+seasonal" if seasonal else "")
     say(f"fitting {LABELS[name]}")
     try:
-        plain = fit_plain(name, hist, time_unit, notes)
+        plain = fit_plain(name, hist, time_unit, notes, start=start)
     except ConvergenceError as exc:
         return _fallback_run(con, fit_end, time_unit, options, str(exc), selection, say)
     profile: SeasonalProfile | None = None
     if options.model == "auto" or seasonal:  # an explicit plain model skips it (faster)
-        counts = daily_purchase_counts(con, fit_end)
+        if counts is None:
+            counts = daily_purchase_counts(con, fit_end)
         profile = estimate_profile(counts, plain, unit_days, fit_end)
     purchase: AnyPurchaseModel = plain
     if seasonal and profile is not None:
@@ -258,6 +264,14 @@ def run_models(
         model["holdout"] = {**summary, "by_frequency": holdout.to_dict("records")}
     con.unregister("lv_predictions")
     return ModelRun(model, purchase, spend, holdout, notes)
+
+
+def _validation_params(scorecard: list[dict[str, Any]], name: str) -> dict[str, float] | None:
+    """The parameters of ``name`` fitted on the inner calibration window (plain variant when
+    scored, else the seasonal one): where the final fit on all the fitting data starts."""
+    rows = [r for r in scorecard if r.get("model") == name and "params" in r]
+    rows.sort(key=lambda r: bool(r.get("seasonal")))
+    return dict(rows[0]["params"]) if rows else None
 
 
 def fit_spend(con: Any, time_unit: str, notes: list[str]) -> GammaGammaModel | None:

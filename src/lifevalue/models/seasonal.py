@@ -37,6 +37,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from lifevalue.models.base import ArrayLike, FloatArray, PurchaseModel, as_float_array, rft_arrays
@@ -120,25 +121,15 @@ def daily_purchase_counts(con: Any, fit_end: date, *, table: str = "purchases") 
         f"""
         WITH d AS (SELECT DISTINCT customer_id, local_date FROM {table}
                    WHERE local_date <= DATE '{end}'),
-        f AS (SELECT customer_id, min(local_date) AS first_day FROM d GROUP BY customer_id)
-        SELECT d.local_date AS day,
-               count(*) FILTER (d.local_date = f.first_day) AS first,
-               count(*) FILTER (d.local_date > f.first_day) AS repeat
-        FROM d JOIN f USING (customer_id)
-        GROUP BY ALL ORDER BY day
+        f AS (SELECT min(local_date) AS day FROM d GROUP BY customer_id)
+        SELECT 0 AS kind, local_date AS day, count(*) AS n FROM d GROUP BY ALL
+        UNION ALL
+        SELECT 1, day, count(*) FROM f GROUP BY ALL
         """
     ).fetchnumpy()
-    days = np.asarray(rows["day"]).astype("datetime64[D]")
-    if days.shape[0] == 0:
-        return DailyCounts(np.datetime64(fit_end, "D"), np.zeros(1), np.zeros(1))
-    origin = days[0]
-    n = int((np.datetime64(fit_end, "D") - origin).astype(np.int64)) + 1
-    idx = (days - origin).astype(np.int64)
-    first = np.zeros(n)
-    repeat = np.zeros(n)
-    first[idx] = np.asarray(rows["first"], dtype=np.float64)
-    repeat[idx] = np.asarray(rows["repeat"], dtype=np.float64)
-    return DailyCounts(origin, first, repeat)
+    return DailyCounts.from_rows(
+        np.asarray(rows["kind"]), np.asarray(rows["day"]), np.asarray(rows["n"]), fit_end
+    )
 
 
 @dataclass(frozen=True)
@@ -148,6 +139,41 @@ class DailyCounts:
     origin: np.datetime64
     first: FloatArray
     repeat: FloatArray
+
+    @classmethod
+    def from_rows(
+        cls, kind: npt.NDArray[Any], day: npt.NDArray[Any], n: npt.NDArray[Any], fit_end: date
+    ) -> DailyCounts:
+        """Counts from query rows: ``kind`` 0 = customer-days on ``day``, 1 = first purchases."""
+        days = np.asarray(day).astype("datetime64[D]")
+        if days.shape[0] == 0:
+            return cls(np.datetime64(fit_end, "D"), np.zeros(1), np.zeros(1))
+        origin = days.min()
+        size = int((np.datetime64(fit_end, "D") - origin).astype(np.int64)) + 1
+        idx = (days - origin).astype(np.int64)
+        k = np.asarray(kind)
+        counts = np.asarray(n, dtype=np.float64)
+        all_days: FloatArray = np.bincount(idx[k == 0], weights=counts[k == 0], minlength=size)[
+            :size
+        ].astype(np.float64)
+        first: FloatArray = np.bincount(idx[k == 1], weights=counts[k == 1], minlength=size)[
+            :size
+        ].astype(np.float64)
+        # every customer-day is a first purchase day or a repeat purchase day
+        return cls(origin, first, all_days - first)
+
+    def until(self, end: date) -> DailyCounts:
+        """The counts up to ``end`` (the same as counting with ``end`` as the end of the data:
+        a customer's first purchase day does not depend on later purchases)."""
+        size = int((np.datetime64(end, "D") - self.origin).astype(np.int64)) + 1
+        if size <= 0:
+            return DailyCounts(np.datetime64(end, "D"), np.zeros(1), np.zeros(1))
+        first = np.zeros(size)
+        repeat = np.zeros(size)
+        m = min(size, self.first.shape[0])
+        first[:m] = self.first[:m]
+        repeat[:m] = self.repeat[:m]
+        return DailyCounts(self.origin, first, repeat)
 
     def expected_repeat(self, model: PurchaseModel, unit_days: float) -> FloatArray:
         """Repeat purchase days a (non-seasonal) model expects on each day, summed over cohorts.

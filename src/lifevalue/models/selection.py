@@ -27,7 +27,7 @@ candidate fit converges), callers fall back to the historical CLV (see
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -38,9 +38,9 @@ from lifevalue.errors import ConvergenceError, InputError
 from lifevalue.models import PURCHASE_MODELS
 from lifevalue.models.base import FloatArray, PurchaseModel
 from lifevalue.models.seasonal import (
+    DailyCounts,
     SeasonalProfile,
     SeasonalPurchaseModel,
-    daily_purchase_counts,
     estimate_profile,
 )
 
@@ -100,26 +100,50 @@ def inner_histories(con: Any, inner_end: date, fit_end: date, unit_days: float) 
 
     Uses the ``purchases`` table: purchase periods are distinct days, as in the summary.
     """
+    return inner_histories_and_counts(con, inner_end, fit_end, unit_days)[0]
+
+
+def inner_histories_and_counts(
+    con: Any, inner_end: date, fit_end: date, unit_days: float
+) -> tuple[Histories, DailyCounts]:
+    """:func:`inner_histories` and the daily counts up to ``fit_end``
+    (:func:`~lifevalue.models.seasonal.daily_purchase_counts`) from one pass over the customer-days
+    (the distinct (customer, day) pairs are the expensive part of both)."""
+    inner = f"DATE '{inner_end.isoformat()}'"
     d = con.execute(
         f"""
         WITH d AS (
             SELECT DISTINCT customer_id, local_date FROM purchases
             WHERE local_date <= DATE '{fit_end.isoformat()}'
         ), c AS (
-            SELECT customer_id,
-                   min(local_date) FILTER (local_date <= DATE '{inner_end.isoformat()}') AS f,
-                   max(local_date) FILTER (local_date <= DATE '{inner_end.isoformat()}') AS l,
-                   count(*) FILTER (local_date <= DATE '{inner_end.isoformat()}') AS n,
-                   count(*) FILTER (local_date > DATE '{inner_end.isoformat()}') AS h
+            SELECT min(local_date) AS f,
+                   max(local_date) FILTER (local_date <= {inner}) AS l,
+                   count(*) FILTER (local_date <= {inner}) AS n,
+                   count(*) FILTER (local_date > {inner}) AS h
             FROM d GROUP BY customer_id
         )
-        SELECT n - 1 AS x, (l - f) / {unit_days} AS tx,
-               (DATE '{inner_end.isoformat()}' - f) / {unit_days} AS "T", h, count(*) AS w
+        SELECT 0 AS kind, n - 1 AS x, (l - f) / {unit_days} AS tx,
+               ({inner} - f) / {unit_days} AS "T", h, count(*) AS w, NULL::DATE AS day
         FROM c WHERE n > 0 GROUP BY ALL
+        UNION ALL
+        SELECT 1, NULL, NULL, NULL, NULL, count(*), local_date FROM d GROUP BY ALL
+        UNION ALL
+        SELECT 2, NULL, NULL, NULL, NULL, count(*), f FROM c GROUP BY ALL
         """
     ).fetchnumpy()
-    arr = {k: np.asarray(d[k], dtype=np.float64) for k in ("x", "tx", "T", "h", "w")}
-    return Histories(arr["x"], arr["tx"], arr["T"], arr["w"], arr["h"])
+    kind = np.asarray(d["kind"])
+    rows = kind == 0
+    # the columns of the other kind's rows are NULL (masked): keep each kind's own rows
+    arr = {
+        k: np.asarray(np.ma.getdata(d[k])[rows], dtype=np.float64)
+        for k in ("x", "tx", "T", "h", "w")
+    }
+    hist = Histories(arr["x"], arr["tx"], arr["T"], arr["w"], arr["h"])
+    days = ~rows
+    counts = DailyCounts.from_rows(
+        kind[days] - 1, np.ma.getdata(d["day"])[days], np.ma.getdata(d["w"])[days], fit_end
+    )
+    return hist, counts
 
 
 def new_model(name: str, time_unit: str, penalizer: float = 0.0) -> PurchaseModel:
@@ -133,14 +157,23 @@ def new_model(name: str, time_unit: str, penalizer: float = 0.0) -> PurchaseMode
     return cls(penalizer=penalizer, time_unit=time_unit)
 
 
-def fit_plain(name: str, hist: Histories, time_unit: str, notes: list[str]) -> PurchaseModel:
+def fit_plain(
+    name: str,
+    hist: Histories,
+    time_unit: str,
+    notes: list[str],
+    start: Mapping[str, float] | None = None,
+) -> PurchaseModel:
     """Fit a purchase model; if it does not converge, retry once with a small penalty.
 
-    Raises the second :class:`ConvergenceError` (or the :class:`InsufficientDataError`) when that
-    fails too.
+    ``start`` (parameters of the same model fitted on similar data) is where the optimiser
+    starts; the retry starts from the data-based guess. Raises the second
+    :class:`ConvergenceError` (or the :class:`InsufficientDataError`) when that fails too.
     """
     try:
-        return new_model(name, time_unit).fit(hist.x, hist.tx, hist.T, weights=hist.weight)
+        return new_model(name, time_unit).fit(
+            hist.x, hist.tx, hist.T, weights=hist.weight, initial_params=start
+        )
     except ConvergenceError as exc:
         if type(exc).__name__ == "InsufficientDataError":
             raise
@@ -162,12 +195,20 @@ def fit_seasonal(
     time_unit: str,
     notes: list[str],
 ) -> SeasonalPurchaseModel:
-    """Fit the seasonal variant of ``plain``'s model on histories measured at ``anchor``."""
+    """Fit the seasonal variant of ``plain``'s model on histories measured at ``anchor``.
+
+    The optimiser starts from ``plain``'s parameters: the seasonal model is the plain one on a
+    clock that runs at the profile's pace, so its optimum is usually close by.
+    """
     unit_days = UNIT_DAYS[time_unit]
     model = SeasonalPurchaseModel(new_model(plain.name, time_unit), profile, anchor, unit_days)
     tx_op, t_op = model.history(hist.tx, hist.T)
     model.base = fit_plain(
-        plain.name, Histories(hist.x, tx_op, t_op, hist.weight), time_unit, notes
+        plain.name,
+        Histories(hist.x, tx_op, t_op, hist.weight),
+        time_unit,
+        notes,
+        start=plain.params_,
     )
     return model
 
@@ -213,6 +254,8 @@ class Selection:
     scorecard: list[dict[str, Any]]
     validation: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    counts: DailyCounts | None = None
+    """Daily first and repeat purchases up to the fit end, when the selection counted them."""
 
 
 def validation_window(first_day: date, fit_end: date) -> tuple[date, int] | None:
@@ -281,7 +324,7 @@ def select_model(
         "time_unit": time_unit,
         "criterion": "lowest per-customer RMSE of purchases in the validation window",
     }
-    hist = inner_histories(con, inner_end, fit_end, unit_days)
+    hist, all_counts = inner_histories_and_counts(con, inner_end, fit_end, unit_days)
     validation["customers"] = hist.n_customers
     validation["repeat_customers"] = hist.n_repeat
     if hist.n_repeat < MIN_REPEAT_CUSTOMERS:
@@ -291,7 +334,7 @@ def select_model(
         )
         validation["skipped"] = reason
         return Selection(candidates[0], not want_plain, [], validation, [reason])
-    counts = daily_purchase_counts(con, inner_end) if want_seasonal else None
+    counts = all_counts.until(inner_end) if want_seasonal else None
     card: list[dict[str, Any]] = []
     for name in candidates:
         say(f"validating {LABELS[name]}")
@@ -324,7 +367,7 @@ def select_model(
     best = min(scored, key=lambda r: r["rmse"])
     for r in card:
         r["chosen"] = r is best
-    return Selection(best["model"], bool(best["seasonal"]), card, validation, notes)
+    return Selection(best["model"], bool(best["seasonal"]), card, validation, notes, all_counts)
 
 
 def _failed(base: dict[str, Any], name: str, seasonal: bool, exc: Exception) -> dict[str, Any]:
