@@ -21,6 +21,9 @@ import duckdb
 
 from lifevalue.io.reader import Ingested
 
+#: Contact columns looked up per customer (their latest non-empty value).
+CONTACT_COLUMNS = ("email", "phone", "country")
+
 #: What an order adds to its customer's spend on its day (a spend event), and what it refunds.
 EVENT_AMOUNT_SQL = (
     "CASE WHEN is_purchase THEN gross - refund WHEN gross_rows = 0 THEN -refund "
@@ -36,8 +39,8 @@ def ensure_order_tables(ingested: Ingested) -> None:
     ``customer_days`` has one row per customer and day with any order: ``spend`` (net of the
     day's purchases, NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross``
     (of the purchases), ``amount`` (every spend event: purchases net of refunds, refund
-    documents), ``refund`` and, when the log has them, the day's latest contact details
-    (``email``, ``phone``, ``country`` with the time they were given, ``email_at``...).
+    documents), ``refund`` and, when the log has contact details, the row of the day's latest
+    one and its time (``email_row``, ``email_at``, ... see :mod:`lifevalue.io.order_totals`).
     Every later metric reads it rather than the orders.
     """
     con = ingested.con
@@ -66,9 +69,9 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
     )
     columns = {str(r[0]) for r in con.execute("DESCRIBE order_totals").fetchall()}
     contacts = "".join(
-        f", arg_max({c}, {c}_at) FILTER ({c} IS NOT NULL) AS {c}, max({c}_at) AS {c}_at"
-        for c in ("email", "phone", "country")
-        if f"{c}_at" in columns
+        f", arg_max({c}_row, {c}_at) FILTER ({c}_row IS NOT NULL) AS {c}_row, max({c}_at) AS {c}_at"
+        for c in CONTACT_COLUMNS
+        if f"{c}_row" in columns
     )
     con.execute(
         f"""

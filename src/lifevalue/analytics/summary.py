@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from lifevalue.analytics.orders import ensure_order_tables
+from lifevalue.analytics.orders import CONTACT_COLUMNS, ensure_order_tables
 from lifevalue.errors import ConfigError, InputError
+from lifevalue.io.order_totals import ROW_KEY_SHIFT
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -132,14 +133,25 @@ def compute_summary(
     cal = calibration_end or end
     unit = float(UNIT_DAYS[time_unit])
     con = ingested.con
-    # each customer's latest known contact details, carried per order in order_totals
-    contact_cols = [
-        c for c in ("email", "phone", "country") if any(c in f.columns for f in ingested.files)
-    ]
+    # each customer's latest known contact details: order_totals tracks the row of each
+    # order's latest one; the values are looked up for the chosen rows only
+    contact_cols = [c for c in CONTACT_COLUMNS if any(c in f.columns for f in ingested.files)]
     customer_contacts = "".join(
-        f", arg_max({c}, {c}_at) FILTER ({c} IS NOT NULL) AS {c}" for c in contact_cols
+        f", arg_max({c}_row, {c}_at) FILTER ({c}_row IS NOT NULL) AS {c}_row" for c in contact_cols
     )
-    contacts_select = "".join(f", c.{c}" for c in contact_cols)
+    contacts_cte = contacts_select = contacts_join = ""
+    if contact_cols:
+        key = f"__file * {ROW_KEY_SHIFT} + __line"
+        wanted = " UNION ALL ".join(f"SELECT {c}_row AS r FROM c" for c in contact_cols)
+        contacts_cte = (
+            f", wanted AS (SELECT DISTINCT r FROM ({wanted}) WHERE r IS NOT NULL), "
+            f"fetched AS (SELECT {key} AS r, {', '.join(contact_cols)} "
+            f"FROM {ingested.accepted_rows} WHERE {key} IN (SELECT r FROM wanted))"
+        )
+        contacts_select = "".join(f", f_{c}.{c}" for c in contact_cols)
+        contacts_join = " ".join(
+            f"LEFT JOIN fetched f_{c} ON f_{c}.r = c.{c}_row" for c in contact_cols
+        )
     holdout_cols = (
         ",\n            c.h_n AS holdout_frequency,"
         "\n            coalesce(c.h_mean, 0.0) AS holdout_monetary_value"
@@ -174,7 +186,7 @@ def compute_summary(
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
                    sum(refund) AS refunded{customer_contacts}
             FROM d GROUP BY customer_id
-        )
+        ){contacts_cte}
         SELECT
             c.customer_id,
             c.first_day AS first_purchase,
@@ -198,7 +210,7 @@ def compute_summary(
             DATE '{end}' - c.w_last AS days_since_last_order,
             c.discounted / c.orders AS discount_share,
             coalesce(c.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
-        FROM c
+        FROM c {contacts_join}
         WHERE c.n > 0
         ORDER BY c.customer_id
         """

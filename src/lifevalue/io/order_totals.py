@@ -10,6 +10,9 @@ from collections.abc import Sequence
 
 import duckdb
 
+#: A row's key in one BIGINT: ``__file * ROW_KEY_SHIFT + __line``.
+ROW_KEY_SHIFT = 1 << 40
+
 
 def create_order_totals(
     con: duckdb.DuckDBPyConnection,
@@ -30,29 +33,28 @@ def create_order_totals(
         accepted parsed rows (``ordered_at`` a TIMESTAMPTZ in the store time zone), whose dates
         are then converted once per order instead of once per row.
     contacts
-        Contact columns (``email``, ``phone``, ``country``) to carry: each order keeps its
-        latest non-empty value and the time of that row (``<column>_at``), so a customer's
-        latest contact details can be picked from the orders.
+        Contact columns (``email``, ``phone``, ``country``) to track: each order keeps the row
+        of its latest non-empty value (``<column>_row``: ``__file * ROW_KEY_SHIFT + __line``)
+        and that row's time (``<column>_at``), so a customer's latest contact details can be
+        looked up from the orders.
     """
     gross = (
         "coalesce(max(amount) FILTER (amount >= 0), 0)"
         if level == "order"
         else "coalesce(sum(amount) FILTER (amount >= 0), 0)"
     )
+    # contacts are tracked by row (file and line in one number), not by value: keeping the
+    # latest string per group would copy every string of a log sorted by time
     picks = "".join(
-        f", arg_max({c}, ordered_at) FILTER ({c} IS NOT NULL) AS {c}"
-        f", max(ordered_at) FILTER ({c} IS NOT NULL) AS {c}_at"
+        f", arg_max(__file * {ROW_KEY_SHIFT} + __line, ordered_at) FILTER ({c} IS NOT NULL)"
+        f" AS {c}_row, max(ordered_at) FILTER ({c} IS NOT NULL) AS {c}_at"
         for c in contacts
     )
     if zoned:
         first = "min(ordered_at) AS first_at"
-        utc = [("first_at", "ordered_at")] + [(f"{c}_at", f"{c}_at") for c in contacts]
-        converted = ", ".join(
-            f"CAST(timezone('UTC', {src}) AS TIMESTAMP) AS {dst}" for src, dst in utc
-        )
         star = (
-            "* EXCLUDE (" + ", ".join(src for src, _ in utc) + "), "
-            f"CAST(first_at AS DATE) AS local_date, {converted}"
+            "* EXCLUDE (first_at), CAST(first_at AS DATE) AS local_date, "
+            "CAST(timezone('UTC', first_at) AS TIMESTAMP) AS ordered_at"
         )
     else:
         first = "min(local_date) AS local_date, min(ordered_at) AS ordered_at"
