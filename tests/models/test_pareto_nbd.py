@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate
+from scipy import integrate, special
 
 from lifevalue.models import ParetoNBDModel
 from lifevalue.models.base import RFTData
@@ -116,6 +116,28 @@ def test_likelihood_on_extreme_customers_matches_the_closed_form() -> None:
             ints = _grid_integrals(theta, grid, v, q, grad=False)
         crossed += int(np.any(ints.block[grid.k_tx] != ints.block[grid.k_T]))
     assert crossed > 10
+
+
+def test_probability_alive_matches_the_closed_form(cdnow: pd.DataFrame) -> None:
+    """P(alive) from the grid quadrature equals the 2F1 closed form, on CDNOW and on extreme
+    customers."""
+    rng = np.random.default_rng(3)
+    n = 300
+    T = rng.uniform(1e-3, 3000.0, n)
+    x = np.where(rng.random(n) < 0.2, rng.integers(100, 600, n), rng.integers(0, 40, n))
+    tx = np.where(x == 0, 0.0, T * rng.random(n))
+    cases = [
+        (cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(float), cdnow["T"].to_numpy(float)),
+        (x.astype(float), tx, T),
+    ]
+    for theta in ([0.553, 10.578, 0.606, 11.669], [2.0, 0.5, 30.0, 0.05], [0.05, 40.0, 0.3, 900.0]):
+        model = ParetoNBDModel.from_params(**dict(zip(PUBLISHED, theta, strict=True)))
+        for xs, txs, ts in cases:
+            log_e1, log_e2 = model._log_terms(np.array(theta), xs, txs, ts)
+            expected = special.expit(log_e1 - log_e2)
+            np.testing.assert_allclose(
+                model.probability_alive(xs, txs, ts), expected, rtol=1e-11, atol=1e-300
+            )
 
 
 def _moments(
