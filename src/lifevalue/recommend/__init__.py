@@ -2,6 +2,7 @@
 
 from lifevalue.recommend.cooccurrence import (
     Baskets,
+    PairCounts,
     association_rules,
     frequently_bought_together,
 )
@@ -11,6 +12,7 @@ from lifevalue.recommend.offers import Recommender
 __all__ = [
     "Baskets",
     "Evaluation",
+    "PairCounts",
     "RankingMetrics",
     "Recommender",
     "association_rules",

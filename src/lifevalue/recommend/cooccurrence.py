@@ -347,6 +347,245 @@ def orders_table(con: Any) -> Any:
     return con.sql(f"SELECT {', '.join(LINE_ITEM_COLUMNS)} FROM orders").to_arrow_table()
 
 
+#: Python's whitespace (what ``str.strip()`` removes; none above U+3000), as an RE2 class.
+_WHITESPACE: Final = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
+
+
+def _not_purchased_sql(status: str) -> str:
+    """SQL true when ``lower(strip(status))`` is in :data:`NOT_PURCHASED` (NULL for NULL).
+
+    One regular expression, so that the status expression of a view is evaluated once; the
+    words hold only ASCII letters that no other character lower-cases or case-folds to, so
+    RE2's case-insensitive match is Python's ``lower()``.
+    """
+    words = "|".join(sorted(NOT_PURCHASED))
+    return f"regexp_full_match({status}, '[{_WHITESPACE}]*(?i:{words})[{_WHITESPACE}]*')"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dense_codes(column: Any) -> tuple[npt.NDArray[np.int32], Any]:
+    """Codes (0..k-1, in order of first appearance) and distinct values of a non-null column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()  # one dictionary for all chunks
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    return codes, encoded.dictionary
+
+
+def _first_rows(codes: npt.NDArray[np.int32], n_codes: int) -> IntArray:
+    """Index of the first occurrence of each code present in ``codes`` (values 0..n_codes-1).
+
+    Looks at a growing prefix (every item of a catalogue usually shows up early) rather than
+    hashing all the rows.
+    """
+    first = np.full(n_codes, -1, dtype=np.int64)
+    start, size, found = 0, 1 << 16, 0
+    while start < codes.size and found < n_codes:
+        chunk = codes[start : start + size]
+        seen, index = np.unique(chunk, return_index=True)
+        new = first[seen] < 0
+        first[seen[new]] = start + index[new]
+        found += int(new.sum())
+        start += chunk.size
+        size *= 2
+    return first[first >= 0]
+
+
+def _order_codes(
+    order_ids: Any, hashes: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.int32], int]:
+    """Dense codes of the orders (non-null ids) and their number.
+
+    The lines of an order are usually next to each other: when the runs of equal adjacent ids
+    start with distinct ``hashes`` (so with distinct ids), each run is one order; otherwise the
+    ids are dictionary-encoded. Either way equal ids get equal codes and distinct ids distinct
+    codes.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(order_ids)
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        differs = pc.not_equal(order_ids.slice(1), order_ids.slice(0, n - 1))
+        if isinstance(differs, pa.ChunkedArray):
+            differs = differs.combine_chunks()
+        starts[1:] = differs.to_numpy(zero_copy_only=False)
+    first = hashes[starts]
+    if not pd.Series(first).duplicated().any():
+        return (np.cumsum(starts, dtype=np.int32) - 1).astype(np.int32), int(first.size)
+    codes, values = _dense_codes(order_ids)
+    return codes, len(values)
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """In how many orders each item and each pair of items appear: what the rules need.
+
+    :func:`association_rules` and :func:`frequently_bought_together` take it in place of the
+    orders; it is much smaller than :class:`Baskets` and :meth:`from_duckdb` builds it from a
+    DuckDB table of line items without the per-order and per-customer attributes.
+
+    Attributes
+    ----------
+    counts
+        Item × item CSR matrix: orders holding both items (``Xᵀ X`` of the order × item
+        incidence matrix; diagonal: orders holding the item).
+    items
+        Item keys (sku, or product name), sorted as text.
+    names
+        Product name of each item (first seen; None when absent).
+    n_orders
+        Number of orders with at least one item.
+    """
+
+    counts: sp.csr_matrix
+    items: ObjArray
+    names: ObjArray
+    n_orders: int
+
+    @property
+    def n_items(self) -> int:
+        """Number of distinct items."""
+        return int(self.items.size)
+
+    @property
+    def item_counts(self) -> IntArray:
+        """Orders holding each item."""
+        return np.asarray(self.counts.diagonal(), dtype=np.int64)
+
+    @classmethod
+    def from_baskets(cls, baskets: Baskets) -> PairCounts:
+        """The counts of :class:`Baskets`."""
+        return cls(
+            counts=cooccurrence(baskets.matrix),
+            items=baskets.items,
+            names=baskets.names,
+            n_orders=baskets.n_orders,
+        )
+
+    @classmethod
+    def from_duckdb(
+        cls,
+        con: Any,
+        table: str = "orders",
+        *,
+        item_column: str | None = None,
+        exclude_items: Sequence[str] = (),
+    ) -> PairCounts:
+        """Count items and pairs of the line items in a DuckDB table (or view).
+
+        The same orders, items and names as :meth:`Baskets.from_orders` on that table (lines
+        of cancelled or refunded orders and returns are left out; an item is its ``sku``, else
+        its ``product``), so :func:`association_rules` gives the same rules; only what the
+        rules need is read (order id, item and product name), in one scan.
+
+        Parameters
+        ----------
+        con
+            DuckDB connection (``AnalysisResult.con`` / ``Ingested.con``).
+        table
+            Table or view with one row per line item (default ``orders``).
+        item_column, exclude_items
+            As in :meth:`Baskets.from_orders`.
+
+        Raises
+        ------
+        InputError
+            A needed column is missing or no purchase line is left.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        source = _ident(table)
+        names = [str(r[0]) for r in con.execute(f"DESCRIBE {source}").fetchall()]
+        if item_column is None:  # the sku, or the product name when there is no sku
+            has_sku = "sku" in names and bool(
+                con.execute(f"SELECT 1 FROM {source} WHERE sku IS NOT NULL LIMIT 1").fetchall()
+            )
+            item_column = "sku" if has_sku or "product" not in names else "product"
+        for col in ("order_id", item_column):
+            if col not in names:
+                raise InputError(
+                    f"the orders have no {col!r} column; recommendations need line items",
+                    column=col,
+                    hint="read an order log with one row per line item (sku, product, ...)",
+                )
+        item = _ident(item_column)
+        if (
+            not con.execute(f"SELECT 1 FROM {source} WHERE {item} IS NOT NULL LIMIT 1").fetchall()
+            and con.execute(f"SELECT 1 FROM {source} LIMIT 1").fetchall()
+        ):
+            raise InputError(
+                f"the orders have no {item_column!r} values: recommendations need line items",
+                column=item_column,
+                hint="read an order log with a product or sku per row",
+            )
+        # Lines without an order id or an item are dropped from the Arrow table: a filter on
+        # them here would evaluate a view's expressions for those columns a second time.
+        where = [
+            f"NOT coalesce(TRY_CAST({_ident(col)} AS DOUBLE) < 0, false)"  # returns
+            for col in ("amount", "quantity")
+            if col in names
+        ]
+        if "status" in names:
+            where.append(f"NOT coalesce({_not_purchased_sql('CAST(status AS VARCHAR)')}, false)")
+        with_names = "product" in names and item_column != "product"
+        query = (
+            "SELECT CAST(order_id AS VARCHAR) AS o, hash(CAST(order_id AS VARCHAR)) AS h, "
+            f"CAST({item} AS VARCHAR) AS i{', product AS p' if with_names else ''} "
+            f"FROM {source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+        )
+        lines = con.sql(query).to_arrow_table()
+        if lines.column("o").null_count or lines.column("i").null_count:
+            valid = pc.and_(pc.is_valid(lines.column("o")), pc.is_valid(lines.column("i")))
+            lines = lines.filter(valid)
+        item_codes, item_values = _dense_codes(lines.column("i"))
+        values = np.asarray(item_values.to_pylist(), dtype=object)
+        if exclude_items:
+            excluded = np.isin(values.astype(str), np.asarray(list(exclude_items), str))
+            if excluded.any():
+                lines = lines.filter(pa.array(~excluded[item_codes]))
+                item_codes, item_values = _dense_codes(lines.column("i"))
+                values = np.asarray(item_values.to_pylist(), dtype=object)
+        if lines.num_rows == 0:
+            raise InputError("no purchase lines with an order id and an item were found")
+        hashes = np.asarray(lines.column("h").to_numpy(), dtype=np.uint64)
+        order_codes, n_orders = _order_codes(lines.column("o"), hashes)
+        n_items = values.size
+        # items numbered in sorted order of their keys (as Baskets.from_orders)
+        order = np.argsort(values.astype(str), kind="stable")
+        position = np.empty(n_items, dtype=np.int32)
+        position[order] = np.arange(n_items, dtype=np.int32)
+        columns = position[item_codes]
+        matrix = sp.csr_matrix(
+            (np.ones(columns.size, dtype=np.int32), (order_codes, columns)),
+            shape=(n_orders, n_items),
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1  # an item twice in an order counts once
+        product_names = np.full(n_items, None, dtype=object)
+        if with_names:
+            product = lines.column("p")
+            named = np.flatnonzero(pc.is_valid(product).to_numpy(zero_copy_only=False))
+            for row in _first_rows(columns[named], n_items):  # first line with a name
+                product_names[columns[named[row]]] = product[int(named[row])].as_py()
+        elif item_column == "product":
+            product_names = values[order].copy()
+        return cls(
+            counts=cooccurrence(matrix),
+            items=values[order].astype(str).astype(object),
+            names=product_names,
+            n_orders=n_orders,
+        )
+
+
 def as_baskets(orders: Any, **kwargs: Any) -> Baskets:
     """``orders`` itself when it is already :class:`Baskets`, else ``Baskets.from_orders``."""
     if isinstance(orders, Baskets):
@@ -357,10 +596,39 @@ def as_baskets(orders: Any, **kwargs: Any) -> Baskets:
 # --- co-occurrence and rules -------------------------------------------------------------------
 
 
+#: Largest item × item table counted densely by :func:`cooccurrence` (32 MB of int64).
+_DENSE_PAIRS: Final = 1 << 22
+
+
 def cooccurrence(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """Item × item counts of orders holding both items (``Xᵀ X``; diagonal: orders per item)."""
+    """Item × item counts of orders holding both items (``Xᵀ X``; diagonal: orders per item).
+
+    For a binary matrix of up to 2,048 items the pairs of each order are listed and counted
+    with ``numpy.bincount`` (several times faster than SciPy's sparse product); otherwise
+    ``Xᵀ X`` is SciPy's. Both give the same integers.
+    """
     x = sp.csr_matrix(matrix, dtype=np.int32)
-    counts = sp.csr_matrix(x.T @ x)
+    x.sum_duplicates()  # sorted, distinct item indices in each row (no-op when already so)
+    n_items = int(x.shape[1])
+    if n_items * n_items > _DENSE_PAIRS or not bool((x.data == 1).all()):
+        counts = sp.csr_matrix(x.T @ x)
+        counts.sort_indices()
+        return counts
+    diagonal = np.bincount(x.indices, minlength=n_items)
+    multi = x[np.diff(x.indptr) >= 2]  # orders with one item add to the diagonal only
+    items = multi.indices
+    bounds = multi.indptr.astype(np.int64)
+    position = np.arange(items.size, dtype=np.int64)
+    # each item of an order pairs with the items after it in the (sorted) row: a < b
+    partners = np.repeat(bounds[1:], np.diff(bounds)) - position - 1
+    first = np.repeat(items, partners).astype(np.int64)
+    skip = np.repeat(position + 1 - (np.cumsum(partners) - partners), partners)
+    second = items[np.arange(first.size, dtype=np.int64) + skip]
+    upper = np.bincount(first * n_items + second, minlength=n_items * n_items)
+    dense = upper.reshape(n_items, n_items)
+    dense = dense + dense.T
+    dense[np.diag_indices(n_items)] = diagonal
+    counts = sp.csr_matrix(dense.astype(np.int32))
     counts.sort_indices()
     return counts
 
@@ -441,12 +709,18 @@ def association_rules(
         raise ConfigError(f"sort_by must be one of {', '.join(_SORT_KEYS)}, got {sort_by!r}")
     if top_k is not None and top_k < 1:
         raise ConfigError(f"--top-k must be at least 1, got {top_k}")
-    baskets = as_baskets(orders, exclude_items=exclude_items)
-    n = baskets.n_orders
-    item_counts = np.asarray(baskets.matrix.sum(axis=0)).ravel().astype(np.int64)
-    # an item below the minimum support cannot be in a pair above it (apriori pruning)
-    frequent = np.flatnonzero(item_counts / n >= min_support)
-    counts = cooccurrence(baskets.matrix[:, frequent]).tocoo()
+    if isinstance(orders, PairCounts):
+        n, items, names = orders.n_orders, orders.items, orders.names
+        item_counts = orders.item_counts
+        frequent = np.flatnonzero(item_counts / n >= min_support)
+        counts = sp.csr_matrix(orders.counts[frequent][:, frequent]).tocoo()
+    else:
+        baskets = as_baskets(orders, exclude_items=exclude_items)
+        n, items, names = baskets.n_orders, baskets.items, baskets.names
+        item_counts = np.asarray(baskets.matrix.sum(axis=0)).ravel().astype(np.int64)
+        # an item below the minimum support cannot be in a pair above it (apriori pruning)
+        frequent = np.flatnonzero(item_counts / n >= min_support)
+        counts = cooccurrence(baskets.matrix[:, frequent]).tocoo()
     a, b, c = counts.row, counts.col, counts.data.astype(np.int64)
     keep = (a != b) & (c / n >= min_support)
     a, b, c = frequent[a[keep]], frequent[b[keep]], c[keep]
@@ -457,16 +731,17 @@ def association_rules(
     metrics = {"confidence": confidence, "lift": lift, "support": c / n, "count": c}
     keys: list[npt.NDArray[Any]] = [-metrics[sort_by]]
     keys += [-metrics[m] for m in _SORT_KEYS if m != sort_by]
-    keys.append(alphabetical_rank(baskets.items)[b])
-    order, rank = ranked_top_k(alphabetical_rank(baskets.items)[a], keys, top_k)
+    alphabetical = alphabetical_rank(items)
+    keys.append(alphabetical[b])
+    order, rank = ranked_top_k(alphabetical[a], keys, top_k)
     a, b, c = a[order], b[order], c[order]
     return pd.DataFrame(
         {
-            "antecedent": baskets.items[a],
-            "consequent": baskets.items[b],
+            "antecedent": items[a],
+            "consequent": items[b],
             "rank": rank,
-            "antecedent_product": baskets.names[a],
-            "consequent_product": baskets.names[b],
+            "antecedent_product": names[a],
+            "consequent_product": names[b],
             "support": c / n,
             "confidence": confidence[order],
             "lift": lift[order],
