@@ -487,33 +487,50 @@ def segment_summary(customers: pd.DataFrame, column: str = "segments") -> pd.Dat
     ]
     if column not in customers.columns or customers.empty:
         return pd.DataFrame(columns=cols)
-    sel = [column]
-    for c in ("total_spend", "spend_12m", "predicted_clv"):
-        if c in customers.columns:
-            sel.append(c)
-    view = customers[sel]
+    # one pass over the customers per distinct value (a few dozen combinations of segments),
+    # then each value's totals go to the segments it names
+    codes, uniques = pd.factorize(customers[column], use_na_sentinel=True)
+    valid = codes >= 0
+    codes = codes[valid]
+    k = len(uniques)
 
-    def col(name: str) -> str:
-        return f'"{name}"' if name in view.columns else "NULL::DOUBLE"
+    def total(values: FloatArray) -> tuple[FloatArray, FloatArray]:
+        v = values[valid]
+        ok = ~np.isnan(v)
+        sums = np.bincount(codes[ok], weights=v[ok], minlength=k).astype(np.float64)
+        return sums, np.bincount(codes[ok], minlength=k).astype(np.float64)
 
-    if column == "segments":
-        unnest = f"trim(unnest(string_split(coalesce(CAST({column} AS VARCHAR), ''), ';')))"
-    else:
-        unnest = f"trim(coalesce(CAST({column} AS VARCHAR), ''))"
-    sql = f"""
-        with s as (
-            select {unnest} as segment, {col("total_spend")} as spend,
-                   {col("spend_12m")} as hist, {col("predicted_clv")} as pred
-            from customers)
-        select segment, count(*) as customers, coalesce(sum(spend), 0) as revenue,
-               avg(hist) as avg_historical_clv, avg(pred) as avg_predicted_clv
-        from s where segment <> '' group by segment
-    """
-    con = _connect(customers=view)
-    try:
-        out = con.execute(sql).df()
-    finally:
-        con.close()
+    per_value = np.stack(
+        [
+            np.bincount(codes, minlength=k).astype(np.float64),
+            *total(numeric(customers, "total_spend")),
+            *total(numeric(customers, "spend_12m")),
+            *total(numeric(customers, "predicted_clv")),
+        ],
+        axis=1,
+    )
+    index: dict[str, int] = {}
+    rows: list[FloatArray] = []
+    for i, value in enumerate(uniques):
+        parts = str(value).split(";") if column == "segments" else [str(value)]
+        for name in (p.strip(" ") for p in parts):
+            if not name:
+                continue
+            if name not in index:
+                index[name] = len(rows)
+                rows.append(np.zeros(per_value.shape[1]))
+            rows[index[name]] += per_value[i]
+    table = np.asarray(rows, dtype=np.float64).reshape(len(rows), per_value.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = pd.DataFrame(
+            {
+                "segment": list(index),
+                "customers": table[:, 0],
+                "revenue": table[:, 1],
+                "avg_historical_clv": np.where(table[:, 4] > 0, table[:, 3] / table[:, 4], np.nan),
+                "avg_predicted_clv": np.where(table[:, 6] > 0, table[:, 5] / table[:, 6], np.nan),
+            }
+        )
     total_rev = float(np.nansum(numeric(customers, "total_spend")))
     out["customers"] = out["customers"].astype(np.int64)
     out["customer_share"] = out["customers"] / len(customers)

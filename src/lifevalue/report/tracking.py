@@ -93,17 +93,19 @@ def purchase_days(
         where.append(f"{day} >= DATE '{start.isoformat()}'")
     if end is not None:
         where.append(f"{day} <= DATE '{end.isoformat()}'")
+    # kind 0: first purchases per day; kind 1: all purchase days per day, of which all but each
+    # customer's first are repeat purchase days (no join of the days back to the firsts)
     sql = f"""
-        with days as (
+        with days as materialized (
             select distinct CAST(customer_id AS VARCHAR) as cid, {day} as d
             from orders where {" and ".join(where)}),
-        firsts as (select cid, min(d) as f from days group by cid),
-        bounds as (select min(d) as s, max(d) as e from days)
+        firsts as (select min(d) as f from days group by cid),
+        bounds as (select min(d) as s from days)
         select 0 as kind, datediff('day', (select s from bounds), f) as off, count(*) as n
             from firsts group by off
         union all
         select 1, datediff('day', (select s from bounds), d), count(*)
-            from days join firsts using (cid) where d > f group by 2
+            from days group by 2
     """
     bounds_sql = f"select min({day}) as s, max({day}) as e from orders where {' and '.join(where)}"
     bounds: tuple[Any, ...] | None
@@ -135,6 +137,7 @@ def purchase_days(
         rows = counts[counts["kind"] == kind]
         off = rows["off"].to_numpy(dtype=np.int64) + shift
         np.add.at(target, off, rows["n"].to_numpy(dtype=np.int64))
+    repeat -= first
     return PurchaseDays(start=s, end=e, first=first, repeat=repeat)
 
 
