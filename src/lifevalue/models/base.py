@@ -388,30 +388,74 @@ LBFGS_GTOL = 1e-5
 before the Newton steps of :meth:`BaseModel._minimise`."""
 
 NEWTON_STEPS = 6
+WARM_NEWTON_STEPS = 10
 
 
-def _newton(fun: ObjectiveFn, att: _Attempt, hess: FloatArray, n_obs: float) -> _Attempt | None:
-    """Newton steps from ``att`` with a fixed Hessian ``hess`` of the mean objective.
+@dataclass
+class _NewtonResult:
+    att: _Attempt  # the optimum, or with ``converged`` false the best point reached
+    hess: FloatArray  # the Hessian of the mean objective used last
+    at: FloatArray  # where it was taken
+    converged: bool = True
+
+
+def _newton(
+    fun: ObjectiveFn,
+    att: _Attempt,
+    hess: FloatArray,
+    n_obs: float,
+    steps: int,
+    refresh: Callable[[FloatArray, FloatArray], FloatArray | None] | None = None,
+    refreshes: int = 0,
+    fail_fast: bool = False,
+) -> _NewtonResult:
+    """Newton steps from ``att`` with the Hessian ``hess`` of the mean objective (taken at
+    ``att.x``).
 
     The Newton decrement n g'H^-1 g (twice the improvement of the total log-likelihood a full
     step promises) measures the distance to the optimum. The steps stop when it is below 1e-10
     (the point is then within about 1e-5 standard errors of the optimum), or below 1e-6 once it
-    no longer shrinks (rounding noise of the gradient on very large data). Returns None when
-    the steps do not get there (a step halved three times still makes the objective worse).
+    no longer shrinks (rounding noise of the gradient on very large data). When it shrinks
+    slowly, or a step fails, ``refresh(z, g)`` takes the Hessian again (at most ``refreshes``
+    times). The result is not ``converged`` when the steps do not get there (a step halved three
+    times still makes the objective worse), and with ``fail_fast`` as soon as a step gains less
+    than an eighth of the improvement the quadratic model promised (when that is more than 0.5
+    in total log-likelihood); it then holds the best point reached.
     """
     z, f, g = att.x, att.fun, att.grad
+    at = z
     noise = 1e-12 * max(1.0, abs(f))  # rounding noise of a mean over many customers
     previous = math.inf
-    for _ in range(NEWTON_STEPS):
+    left = refreshes if refresh is not None else 0
+
+    def renew() -> bool:
+        nonlocal hess, at, left, previous
+        if left <= 0 or refresh is None or at is z:
+            return False
+        left -= 1
+        new = refresh(z, g)
+        if new is None:
+            return False
+        hess, at, previous = new, z, math.inf
+        return True
+
+    def result(converged: bool) -> _NewtonResult:
+        return _NewtonResult(
+            _Attempt(z, f, g, att.success, att.message, att.nit), hess, at, converged
+        )
+
+    for _ in range(steps + refreshes):
         try:
             step = np.linalg.solve(hess, g)
         except np.linalg.LinAlgError:
-            return None
+            return result(False)
         decrement = n_obs * float(g @ step)
         if not (np.all(np.isfinite(step)) and decrement >= 0):
-            return None
+            return result(False)
         if decrement < 1e-10 or (decrement < 1e-6 and decrement > 0.25 * previous):
-            return _Attempt(z, f, g, att.success, att.message, att.nit)
+            return result(True)
+        if decrement > 0.25 * previous and renew():
+            continue
         previous = decrement
         for t in (1.0, 0.5, 0.25, 0.125):
             zn = np.clip(z - t * step, -LOG_BOUND, LOG_BOUND)
@@ -419,9 +463,14 @@ def _newton(fun: ObjectiveFn, att: _Attempt, hess: FloatArray, n_obs: float) -> 
             if fn <= f + noise:
                 break
         else:
-            return None
+            if renew():
+                continue
+            return result(False)
+        gain = n_obs * (f - fn)
         z, f, g = zn, fn, gn
-    return None
+        if fail_fast and decrement > 1.0 and gain < 0.125 * decrement:
+            return result(False)  # far from quadratic here: the caller's line searches do better
+    return result(False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,6 +665,7 @@ class BaseModel(ABC):
         *,
         fallback_hint: str,
         value: Callable[[FloatArray], float] | None = None,
+        warm: bool = False,
     ) -> tuple[FloatArray, float, FloatArray, bool, int]:
         """Minimise the penalised mean negative log-likelihood from several starts.
 
@@ -632,9 +682,81 @@ class BaseModel(ABC):
         L-BFGS-B's line searches spent most of a fit chasing it; the Newton steps reach the
         optimum to within 1e-5 standard errors. When they do not help, L-BFGS-B resumes with
         strict tolerances (``ftol=1e-14``, ``gtol=1e-9``).
+
+        With ``warm`` (``x0`` is the optimum of a similar fit) Newton steps start right at
+        ``x0``; L-BFGS-B runs only if they do not converge.
         """
         k = x0.shape[0]
         fun = _safe_objective(self._penalised(objective), k)
+
+        def hessian(z: FloatArray, g0: FloatArray) -> FloatArray:
+            if value is None:
+                return n_obs * forward_hessian(lambda v: fun(v)[1], z, g0, 1e-6)
+            pen = self.penalizer
+
+            def penalised_value(v: FloatArray) -> float:
+                return value(v) + pen * float(np.sum(np.exp(2 * v)))
+
+            return n_obs * hessian_from_values(penalised_value, z, 5e-4)
+
+        nit = 0
+
+        def refresh(z: FloatArray, g: FloatArray) -> FloatArray | None:
+            h = hessian(z, g)
+            return h / n_obs if self._invert_hessian(h) is not None else None
+
+        found: _NewtonResult | None = None
+        if warm:  # Newton steps from the given start, with the Hessian taken there
+            f0, g0 = fun(x0)
+            begin = _Attempt(x0, f0, g0, True, "Newton steps from the given start", 0)
+            if self._failure_reason(begin) is None:
+                h0 = refresh(x0, g0)
+                if h0 is not None:
+                    found = _newton(
+                        fun, begin, h0, n_obs, WARM_NEWTON_STEPS, refresh, 1, fail_fast=True
+                    )
+                    if not (found.converged and self._attempt_ok(found.att)):
+                        x0 = found.att.x  # L-BFGS-B goes on from the best point reached
+                        found = None
+        if found is None:
+            best, nit = self._search(fun, x0)
+            reason = self._failure_reason(best)
+            if reason is not None:
+                raise ConvergenceError(self._failure_message(best, reason, fallback_hint))
+            h1 = refresh(best.x, best.grad)
+            if h1 is not None:
+                found = _newton(fun, best, h1, n_obs, NEWTON_STEPS)
+                if not found.converged:
+                    found = None
+            if found is None:  # Newton did not help: finish with L-BFGS-B's strict tolerance
+                tight = self._lbfgs(fun, best.x, 1e-14, 1e-9)
+                nit += tight.nit
+                if tight.fun <= best.fun and self._attempt_ok(tight):
+                    best = tight
+                h_end = hessian(best.x, best.grad)
+                found = _NewtonResult(best, h_end / n_obs, best.x)
+        best = found.att
+        moved = best.x - found.at
+        hess = found.hess * n_obs
+        # moving d standard errors changes the Hessian by about d / sqrt(n) (relative): take it
+        # again at the optimum unless that is below 1e-5
+        if float(moved @ found.hess @ moved) > 1e-10:
+            hess = hessian(best.x, best.grad)
+        cov_log = self._invert_hessian(hess)
+        reason = self._failure_reason(best)
+        if reason is None and cov_log is None:
+            reason = (
+                "the likelihood is flat in some direction at the optimum (the Hessian is not "
+                "positive definite), so the parameters are not identified by these data"
+            )
+        if reason is not None or cov_log is None:
+            raise ConvergenceError(self._failure_message(best, reason or "", fallback_hint))
+        return best.x, best.fun, cov_log, True, nit
+
+    def _search(self, fun: ObjectiveFn, x0: FloatArray) -> tuple[_Attempt, int]:
+        """L-BFGS-B from ``x0`` and, while they do not converge, from random perturbations of
+        it (all ``n_starts`` with ``all_starts``); the best attempt and the iterations used."""
+        k = x0.shape[0]
         rng = np.random.default_rng(self.random_state)
         attempts: list[_Attempt] = []
         good: list[_Attempt] = []
@@ -648,48 +770,7 @@ class BaseModel(ABC):
                 if not self.all_starts:
                     break
         candidates = good if good else attempts
-        best = min(candidates, key=lambda a: a.fun)
-        nit = sum(a.nit for a in attempts)
-        reason = self._failure_reason(best)
-        cov_log: FloatArray | None = None
-        if reason is None:
-
-            def hessian(z: FloatArray, g0: FloatArray) -> FloatArray:
-                if value is None:
-                    return n_obs * forward_hessian(lambda v: fun(v)[1], z, g0, 1e-6)
-                pen = self.penalizer
-
-                def penalised_value(v: FloatArray) -> float:
-                    return value(v) + pen * float(np.sum(np.exp(2 * v)))
-
-                return n_obs * hessian_from_values(penalised_value, z, 5e-4)
-
-            hess = hessian(best.x, best.grad)
-            cov_log = self._invert_hessian(hess)
-            polished = None if cov_log is None else _newton(fun, best, hess / n_obs, n_obs)
-            if polished is None:  # Newton did not help: finish with L-BFGS-B's strict tolerance
-                tight = self._lbfgs(fun, best.x, 1e-14, 1e-9)
-                nit += tight.nit
-                if tight.fun <= best.fun and self._attempt_ok(tight):
-                    best = tight
-                hess = hessian(best.x, best.grad)
-                cov_log = self._invert_hessian(hess)
-            else:
-                moved = polished.x - best.x
-                best = polished
-                # moving d standard errors changes the Hessian by about d / sqrt(n) (relative):
-                # take it again at the optimum unless that is below 1e-5
-                if float(moved @ (hess / n_obs) @ moved) > 1e-10:
-                    cov_log = self._invert_hessian(hessian(best.x, best.grad))
-            reason = self._failure_reason(best)
-            if reason is None and cov_log is None:
-                reason = (
-                    "the likelihood is flat in some direction at the optimum (the Hessian is not "
-                    "positive definite), so the parameters are not identified by these data"
-                )
-        if reason is not None or cov_log is None:
-            raise ConvergenceError(self._failure_message(best, reason or "", fallback_hint))
-        return best.x, best.fun, cov_log, True, nit
+        return min(candidates, key=lambda a: a.fun), sum(a.nit for a in attempts)
 
     def _lbfgs(self, fun: ObjectiveFn, start: FloatArray, ftol: float, gtol: float) -> _Attempt:
         res = minimize(
@@ -969,6 +1050,7 @@ class PurchaseModel(BaseModel):
             data.n_customers,
             fallback_hint=HISTORICAL_CLV_HINT,
             value=None if self.analytic_gradient else (lambda v: self._objective_value(v, data)),
+            warm=initial_params is not None,
         )
         theta = np.exp(z)
         ll = self._total_loglik(theta, data)
