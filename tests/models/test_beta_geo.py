@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from lifevalue.models import BetaGeoModel
+from lifevalue.models import BetaGeoModel, ModifiedBetaGeoModel
 from lifevalue.models.base import RFTData, numerical_gradient
 
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -78,6 +78,25 @@ def test_analytic_gradient_matches_finite_differences(cdnow: pd.DataFrame) -> No
         _, grad = model._objective(z, data)
         num = numerical_gradient(lambda v: model._objective(v, data)[0], z, 1e-6)
         np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel])
+def test_objective_is_the_mean_row_log_likelihood(cls: type[BetaGeoModel]) -> None:
+    """On more rows than one chunk of the likelihood loop, with terms of T summed per distinct
+    T: the objective equals the row-wise log-likelihood, and its gradient finite differences."""
+    model = cls()
+    sim = cls.from_params(r=0.5, alpha=30.0, a=0.8, b=2.5).simulate(
+        np.random.default_rng(0).integers(1, 400, 90_000).astype(float), seed=1
+    )
+    x, tx, T = (sim[c].to_numpy() for c in ("frequency", "recency", "T"))
+    data = RFTData.build(x, np.floor(tx), T)
+    assert data.x.shape[0] > 32_768  # more than one chunk
+    for z in (np.log([0.5, 30.0, 0.8, 2.5]), np.log([2.0, 0.5, 3.0, 0.2])):
+        f, grad = model._objective(z, data)
+        rows = model._loglik_rows(np.exp(z), data.x, data.tx, data.T)
+        assert f == pytest.approx(-float(np.dot(data.w, rows)) / data.n_customers, rel=1e-13)
+        num = numerical_gradient(lambda v: model._objective(v, data)[0], z, 1e-5)
+        np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)  # differences' rounding
 
 
 def _posterior_moments(

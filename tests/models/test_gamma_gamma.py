@@ -48,9 +48,13 @@ def test_gradient_matches_finite_differences(cdnow: pd.DataFrame) -> None:
     data = (rep["x"].to_numpy(float), rep["zbar"].to_numpy(float), np.ones(len(rep)))
     model = GammaGammaModel()
     for z in (np.log([6.0, 3.7, 15.0]), np.log([1.0, 10.0, 2.0])):
-        _, grad = model._objective(z, data)
+        f, grad = model._objective(z, data)
         num = numerical_gradient(lambda v: model._objective(v, data)[0], z, 1e-6)
         np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-10)
+        # the objective (terms of the frequency once per distinct frequency) is the mean of the
+        # row-wise log-likelihood
+        rows = model._loglik_rows(np.exp(z), data[0], data[1])
+        assert f == pytest.approx(-float(np.mean(rows)), rel=1e-13)
 
 
 def test_excluded_customers_are_counted_not_fatal(cdnow: pd.DataFrame) -> None:

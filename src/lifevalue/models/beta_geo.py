@@ -17,13 +17,37 @@ code with ``_modified = True``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 from scipy import special
 
 from lifevalue.models._special import bg_expected_alive, nbd_pmf_iter
-from lifevalue.models.base import FloatArray, PurchaseModel, RFTData, wdot
+from lifevalue.models.base import FloatArray, IntArray, PurchaseModel, RFTData, wdot
+
+_CHUNK = 32_768
+"""Rows per chunk of the likelihood loop (its arrays stay in the processor's cache)."""
+
+
+@dataclass(frozen=True)
+class _Times:
+    """The distinct T values of the rows (``uT``, row i's is ``uT[iT[i]]``) with the total
+    weight ``wT`` and weighted frequency ``wxT`` of the rows with each."""
+
+    uT: FloatArray
+    iT: IntArray
+    wT: FloatArray
+    wxT: FloatArray
+
+    @classmethod
+    def build(cls, data: RFTData) -> _Times:
+        uT, iT = np.unique(data.T, return_inverse=True)
+        iT = iT.reshape(-1).astype(np.int64)
+        size = uT.shape[0]
+        wT = np.bincount(iT, weights=data.w, minlength=size).astype(np.float64)
+        wxT = np.bincount(iT, weights=data.w * data.x, minlength=size).astype(np.float64)
+        return cls(uT, iT, wT, wxT)
 
 
 class BetaGeoModel(PurchaseModel):
@@ -42,6 +66,7 @@ class BetaGeoModel(PurchaseModel):
     name: ClassVar[str] = "bgnbd"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _modified: ClassVar[bool] = False
+    _times_cache: tuple[RFTData, _Times] | None = None
 
     # offset of the posterior b: Beta(a, b + x + off) given alive
     @property
@@ -64,11 +89,19 @@ class BetaGeoModel(PurchaseModel):
             out: FloatArray = np.where(ok, np.log(a) - np.log(np.where(ok, den, 1.0)), -np.inf)
         return out
 
+    def _times(self, data: RFTData) -> _Times:
+        cached = self._times_cache
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        times = _Times.build(data)
+        self._times_cache = (data, times)
+        return times
+
     def _objective(self, z: FloatArray, data: RFTData) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(z)
         off = self._off
         ux, xi, wx = data.ux, data.xi, data.wx
-        x, tx, T, w = data.x, data.tx, data.T, data.w
+        tm = self._times(data)
         # terms that depend on the frequency only, once per distinct frequency
         bx = b + ux + off
         gx = (
@@ -79,34 +112,46 @@ class BetaGeoModel(PurchaseModel):
             - special.betaln(a, b)
         )
         kx = self._log_k(a, b, ux)
+        # terms of T alone, once per distinct T (weighted by the rows' w and w x)
+        lt_u = np.log(alpha + tm.uT)
+        it_u = 1.0 / (alpha + tm.uT)
+        ll = wdot(wx, gx) - r * wdot(tm.wT, lt_u) - wdot(tm.wxT, lt_u)
         # per unique row: log L = g(x) - (r+x) log(α+T) + softplus(d), d = k(x) - (r+x) Δ,
         # Δ = log(α+t_x) - log(α+T); p2 = sigmoid(d) is the weight of the "dropped out" branch.
-        # (written with exp/log only: NumPy's logaddexp/log1p/expit are several times slower)
-        inv_t = 1.0 / (alpha + T)
-        inv_tx = 1.0 / (alpha + tx)
-        lt = np.log(alpha + T)
-        delta = np.log(alpha + tx) - lt
-        rx = r + x
-        d = np.take(kx, xi) - rx * delta
-        e = np.exp(-np.abs(d))
-        sp = np.maximum(d, 0.0) + np.log(1.0 + e)
-        q = 1.0 / (1.0 + e)
-        p2 = np.where(d >= 0, q, e * q)
-        wrx = w * rx
-        ll = wdot(wx, gx) - wdot(wrx, lt) + wdot(w, sp)
-        wp2 = w * p2
-        s2x = data.sum_by_x(wp2)
+        # (written with exp/log only: NumPy's logaddexp/log1p/expit are several times slower;
+        # in chunks that stay in the processor's cache)
+        sp_sum = 0.0
+        wp2_delta = 0.0
+        wp2_inv = 0.0
+        s2x = np.zeros(ux.shape[0])
+        for lo in range(0, data.x.shape[0], _CHUNK):
+            sl = slice(lo, lo + _CHUNK)
+            x, w, ix = data.x[sl], data.w[sl], xi[sl]
+            t_idx = tm.iT[sl]
+            atx = alpha + data.tx[sl]
+            delta = np.log(atx) - lt_u[t_idx]
+            rx = r + x
+            d = kx[ix] - rx * delta
+            e = np.exp(-np.abs(d))
+            sp_sum += wdot(w, np.maximum(d, 0.0) + np.log(1.0 + e))
+            q = 1.0 / (1.0 + e)
+            wp2 = w * np.where(d >= 0, q, e * q)
+            s2x += np.bincount(ix, weights=wp2, minlength=ux.shape[0])
+            wp2_delta += wdot(wp2, delta)
+            wp2_inv += wdot(wp2 * rx, 1.0 / atx - it_u[t_idx])
+        ll += sp_sum
         psi_ab = special.digamma(a + b)
         psi_abx = special.digamma(a + bx)
         den = b + ux - 1.0 + off
         has_k = (ux > 0) | self._modified
         dkb = np.where(has_k, -1.0 / np.where(den > 0, den, 1.0), 0.0)
+        n_x = float(np.sum(wx))
         d_r = (
             wdot(wx, special.digamma(r + ux) - special.digamma(r) + np.log(alpha))
-            - wdot(w, lt)
-            - wdot(wp2, delta)
+            - wdot(tm.wT, lt_u)
+            - wp2_delta
         )
-        d_alpha = float(np.sum(wx)) * r / alpha - wdot(wrx, inv_t + p2 * (inv_tx - inv_t))
+        d_alpha = n_x * r / alpha - r * wdot(tm.wT, it_u) - wdot(tm.wxT, it_u) - wp2_inv
         d_a = wdot(wx, psi_ab - psi_abx) + float(np.sum(s2x)) / a
         d_b = wdot(wx, special.digamma(bx) - psi_abx - special.digamma(b) + psi_ab) + wdot(s2x, dkb)
         n = data.n_customers

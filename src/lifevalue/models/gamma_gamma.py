@@ -15,6 +15,7 @@ in ``n_excluded_``. It assumes spend is independent of the purchase process.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -59,6 +60,41 @@ def _spend_arrays(
     if np.any(x < 0):
         raise InputError("frequency must be >= 0", column="frequency")
     return x, m
+
+
+@dataclass(frozen=True)
+class _SpendData:
+    """Repeat buyers' (frequency, mean spend) rows with weights, and what the likelihood needs of
+    them that does not depend on the parameters."""
+
+    w: FloatArray
+    xm: FloatArray  # x * m (total spend)
+    wx_row: FloatArray  # w * x
+    ux: FloatArray  # distinct frequencies
+    log_ux: FloatArray
+    wx: FloatArray  # total weight of each distinct frequency
+    n: float
+    s_xlm: float  # sum of w x log m
+    s_lm: float  # sum of w log m
+
+    @classmethod
+    def build(cls, x: FloatArray, m: FloatArray, w: FloatArray) -> _SpendData:
+        ux, xi = np.unique(x, return_inverse=True)
+        wx = np.bincount(xi.reshape(-1), weights=w, minlength=ux.shape[0]).astype(np.float64)
+        log_m = np.log(m)
+        with np.errstate(divide="ignore"):
+            log_ux = np.log(ux)
+        return cls(
+            w,
+            x * m,
+            w * x,
+            ux,
+            log_ux,
+            wx,
+            float(w.sum()),
+            wdot(w * x, log_m),
+            wdot(w, log_m),
+        )
 
 
 class GammaGammaModel(BaseModel):
@@ -133,7 +169,7 @@ class GammaGammaModel(BaseModel):
                 f"(left out: {excluded}); the spend model needs several repeat buyers with "
                 f"different spends. Fallback: {HISTORICAL_CLV_HINT}, or use the mean spend."
             )
-        data = (ux, um, uw)
+        data = _SpendData.build(ux, um, uw)
         x0 = np.log(np.array([1.0, 2.0, float(np.average(um, weights=uw))]))
         z, _, cov_log, converged, nit = self._minimise(
             lambda v: self._objective(v, data), x0, n, fallback_hint="use the mean spend instead"
@@ -175,20 +211,37 @@ class GammaGammaModel(BaseModel):
         return out
 
     def _objective(
-        self, z: FloatArray, data: tuple[FloatArray, FloatArray, FloatArray]
+        self, z: FloatArray, data: tuple[FloatArray, FloatArray, FloatArray] | _SpendData
     ) -> tuple[float, FloatArray]:
-        x, m, w = data
+        d = data if isinstance(data, _SpendData) else self._spend_data(data)
         p, q, g = np.exp(z)
-        n = float(w.sum())
-        px = p * x
-        lgm = np.log(g + x * m)
-        ll = wdot(w, self._loglik_rows(np.array([p, q, g]), x, m))
-        psi_pxq = special.digamma(px + q)
-        d_p = wdot(w, x * (psi_pxq - special.digamma(px) + np.log(x) + np.log(m) - lgm))
-        d_q = wdot(w, psi_pxq - special.digamma(q) + np.log(g) - lgm)
-        d_g = wdot(w, q / g - (px + q) / (g + x * m))
+        n = d.n
+        # terms of the frequency alone, once per distinct frequency
+        pux = p * d.ux
+        psi_pxq = special.digamma(pux + q)
+        # the only terms of each row: log(gamma + x m) and 1 / (gamma + x m)
+        gm = g + d.xm
+        lgm = np.log(gm)
+        inv = 1.0 / gm
+        s_xl, s_l = wdot(d.wx_row, lgm), wdot(d.w, lgm)
+        ll = (
+            wdot(d.wx, special.gammaln(pux + q) - special.gammaln(pux) + pux * d.log_ux)
+            - n * special.gammaln(q)
+            + n * q * np.log(g)
+            + p * d.s_xlm
+            - d.s_lm
+            - p * s_xl
+            - q * s_l
+        )
+        d_p = wdot(d.wx, d.ux * (psi_pxq - special.digamma(pux) + d.log_ux)) + d.s_xlm - s_xl
+        d_q = wdot(d.wx, psi_pxq) - n * special.digamma(q) + n * np.log(g) - s_l
+        d_g = n * q / g - p * wdot(d.wx_row, inv) - q * wdot(d.w, inv)
         grad = -np.array([d_p * p, d_q * q, d_g * g]) / n
-        return -ll / n, grad
+        return -float(ll) / n, grad
+
+    @staticmethod
+    def _spend_data(data: tuple[FloatArray, FloatArray, FloatArray]) -> _SpendData:
+        return _SpendData.build(*data)
 
     def individual_log_likelihood(
         self, frequency: ArrayLike | pd.DataFrame, monetary_value: ArrayLike | None = None
