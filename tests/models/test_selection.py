@@ -11,11 +11,20 @@ import pandas as pd
 import pytest
 
 from lifevalue.errors import ConfigError
-from lifevalue.models import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from lifevalue.models import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
 from lifevalue.models.pipeline_step import ModelOptions, apply_fallback, run_models
+from lifevalue.models.seasonal import SeasonalProfile, SeasonalPurchaseModel
 from lifevalue.models.selection import (
     MIN_VALIDATION_DAYS,
+    Histories,
     error_metrics,
+    expected_purchases,
+    pair_index,
     select_model,
     validation_window,
 )
@@ -43,6 +52,42 @@ def test_error_metrics_weighted_as_one_row_per_customer() -> None:
     assert got["rmse"] == pytest.approx(math.sqrt(np.mean((p - a) ** 2)))
     assert got["correlation"] == pytest.approx(np.corrcoef(p, a)[0, 1])
     assert got["total_error"] == pytest.approx((p.sum() - a.sum()) / a.sum())
+
+
+@pytest.mark.parametrize("spread", [1.0, 1e9])
+def test_pair_index_groups_equal_pairs(spread: float) -> None:
+    """Dense table of codes, or np.unique when the codes would not fit one."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 40, 5000).astype(float) * (1.0 if spread == 1.0 else 1e6)
+    t = np.round(rng.uniform(0, 30, 5000), 1) * spread
+    rep, inverse = pair_index(x, t)
+    assert np.array_equal(x[rep][inverse], x) and np.array_equal(t[rep][inverse], t)
+    assert rep.shape[0] == len({(a, b) for a, b in zip(x, t, strict=True)})
+
+
+def test_scored_predictions_are_the_models_expected_purchases(cdnow: pd.DataFrame) -> None:
+    """The validation score evaluates each (frequency, T) pair once: same numbers as the
+    models' expected_purchases, plain and seasonal."""
+    hist = Histories(
+        cdnow["x"].to_numpy(float),
+        cdnow["t_x"].to_numpy(float),
+        cdnow["T"].to_numpy(float),
+        np.ones(len(cdnow)),
+    )
+    profile = SeasonalProfile(
+        (1.2, 0.8, 1.0, 1.0, 1.1, 0.9, 1.0, 1.0, 0.7, 1.3, 1.0, 1.0),
+        (True,) * 12,
+        0,
+        date(1997, 9, 30),
+    )
+    for cls in (BetaGeoModel, ParetoNBDModel):
+        plain = cls(time_unit="weeks").fit(hist.x, hist.tx, hist.T)
+        seasonal = SeasonalPurchaseModel(plain, profile, date(1997, 9, 30), 7.0)
+        for model in (plain, seasonal):
+            ref = model.expected_purchases(26.0, hist.x, hist.tx, hist.T)
+            # (rtol: the time warp's table of cumulative factors grows as needed; its rounding
+            # depends on its extent)
+            np.testing.assert_allclose(expected_purchases(model, 26.0, hist), ref, rtol=1e-12)
 
 
 def _cdnow_con(cdnow: pd.DataFrame) -> duckdb.DuckDBPyConnection:

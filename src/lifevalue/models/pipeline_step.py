@@ -64,6 +64,7 @@ from lifevalue.models.selection import (
     fit_plain,
     fit_seasonal,
     histories_from_customers,
+    pair_index,
     select_model,
 )
 
@@ -340,11 +341,8 @@ def predict_into_customers(
     discount = np.exp(-ends * unit_days / 365.25 * math.log1p(options.discount_rate))
     # the expected purchases of a customer who is alive depend on (frequency, T) only in all
     # three models: evaluate them once per distinct pair (several times fewer than histories)
-    codes_t, uniq_t = pd.factorize(t_w)
-    n_t = max(int(uniq_t.shape[0]), 1)
-    pair, inverse = np.unique(x.astype(np.int64) * n_t + codes_t, return_inverse=True)
-    px = (pair // n_t).astype(np.float64)
-    pt = np.asarray(uniq_t, dtype=np.float64)[pair % n_t]
+    pair, inverse = pair_index(x, t_w)
+    px, pt = x[pair], t_w[pair]
     with np.errstate(all="ignore"):
         alive = np.clip(base._p_alive(theta, x, tx_w, t_w), 0.0, 1.0)
         total = np.zeros_like(px)

@@ -266,6 +266,13 @@ class TimeWarp:
         u = np.asarray(u, dtype=np.float64)
         if u.size:
             self._cover(float(u.min()), float(u.max()))
+        # whole days (the usual case: recency and T count days) are grid points: look them up
+        # (the same values np.interp returns there, without its search)
+        pos = u - self._grid[0]
+        k = pos.astype(np.int64)
+        if np.array_equal(k, pos):
+            looked_up: FloatArray = self._cum[k]
+            return looked_up
         out: FloatArray = np.interp(u, self._grid, self._cum)
         return out
 
