@@ -179,6 +179,19 @@ def test_order_codes_runs_and_fallback() -> None:
     codes, n = _order_codes(ids, np.asarray([1, 2, 2, 1], dtype=np.uint64))
     assert codes.tolist() == [0, 1, 1, 0] and n == 2
     # colliding hashes of distinct orders: also encoded, never merged
-    ids = pa.chunked_array([["a", "b", "c", "d", "e", "f", "g"]])
+    ids = pa.chunked_array([["b", "a", "c", "e", "d", "g", "f"]])
     codes, n = _order_codes(ids, np.zeros(7, dtype=np.uint64))
     assert codes.tolist() == list(range(7)) and n == 7
+
+
+def test_order_codes_unsorted_runs() -> None:
+    # runs neither increasing nor decreasing: distinct by their hashes
+    ids = pa.chunked_array([["b", "b", "a", "c", "c"]])
+    codes, n = _order_codes(ids, np.asarray([5, 5, 9, 1, 1], dtype=np.uint64))
+    assert codes.tolist() == [0, 0, 1, 2, 2] and n == 3
+    # decreasing runs are distinct whatever the hashes
+    ids = pa.chunked_array([["c", "c"], ["b", "a"]])
+    codes, n = _order_codes(ids, np.zeros(4, dtype=np.uint64))
+    assert codes.tolist() == [0, 0, 1, 2] and n == 3
+    codes, n = _order_codes(pa.chunked_array([["x"]]), np.zeros(1, dtype=np.uint64))
+    assert codes.tolist() == [0] and n == 1

@@ -403,8 +403,9 @@ def _order_codes(
     """Dense codes of the orders (non-null ids) and their number.
 
     The lines of an order are usually next to each other: when the runs of equal adjacent ids
-    start with distinct ``hashes`` (so with distinct ids), each run is one order; otherwise the
-    ids are dictionary-encoded. Either way equal ids get equal codes and distinct ids distinct
+    start with distinct ids, each run is one order. The ids are distinct when they increase (or
+    decrease) from run to run, or else when their ``hashes`` are distinct; otherwise the ids
+    are dictionary-encoded. Either way equal ids get equal codes and distinct ids distinct
     codes.
     """
     import pyarrow as pa
@@ -417,9 +418,19 @@ def _order_codes(
         if isinstance(differs, pa.ChunkedArray):
             differs = differs.combine_chunks()
         starts[1:] = differs.to_numpy(zero_copy_only=False)
-    first = hashes[starts]
-    if not pd.Series(first).duplicated().any():
-        return (np.cumsum(starts, dtype=np.int32) - 1).astype(np.int32), int(first.size)
+    runs = int(starts.sum())
+    distinct = runs <= 1
+    if not distinct:
+        firsts = order_ids.filter(pa.array(starts))
+        before, after = firsts.slice(0, runs - 1), firsts.slice(1)
+        distinct = bool(pc.all(pc.less(before, after)).as_py()) or bool(
+            pc.all(pc.greater(before, after)).as_py()
+        )
+    if not distinct:
+        sorted_hashes = np.sort(hashes[starts])
+        distinct = not bool((sorted_hashes[1:] == sorted_hashes[:-1]).any())
+    if distinct:
+        return (np.cumsum(starts, dtype=np.int32) - 1).astype(np.int32), runs
     codes, values = _dense_codes(order_ids)
     return codes, len(values)
 
@@ -616,15 +627,19 @@ def cooccurrence(matrix: sp.csr_matrix) -> sp.csr_matrix:
         return counts
     diagonal = np.bincount(x.indices, minlength=n_items)
     multi = x[np.diff(x.indptr) >= 2]  # orders with one item add to the diagonal only
-    items = multi.indices
-    bounds = multi.indptr.astype(np.int64)
-    position = np.arange(items.size, dtype=np.int64)
+    lengths = np.diff(multi.indptr)
+    n_pairs = int((lengths.astype(np.int64) * (lengths - 1) // 2).sum())
+    # int32 where it fits: half the memory to touch
+    index = np.int32 if max(n_pairs, multi.nnz) < np.iinfo(np.int32).max else np.int64
+    items = multi.indices.astype(index, copy=False)
+    bounds = multi.indptr.astype(index, copy=False)
+    position = np.arange(items.size, dtype=index)
     # each item of an order pairs with the items after it in the (sorted) row: a < b
-    partners = np.repeat(bounds[1:], np.diff(bounds)) - position - 1
-    first = np.repeat(items, partners).astype(np.int64)
-    skip = np.repeat(position + 1 - (np.cumsum(partners) - partners), partners)
-    second = items[np.arange(first.size, dtype=np.int64) + skip]
-    upper = np.bincount(first * n_items + second, minlength=n_items * n_items)
+    partners = np.repeat(bounds[1:], lengths) - position - 1
+    first = np.repeat(items, partners)
+    skip = np.repeat(position + 1 - (np.cumsum(partners, dtype=index) - partners), partners)
+    second = items[np.arange(n_pairs, dtype=index) + skip]
+    upper = np.bincount(first * index(n_items) + second, minlength=n_items * n_items)
     dense = upper.reshape(n_items, n_items)
     dense = dense + dense.T
     dense[np.diag_indices(n_items)] = diagonal
