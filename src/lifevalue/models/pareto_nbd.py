@@ -124,16 +124,29 @@ class _Grid:
 
 @dataclass
 class _Integrals:
-    """Cumulative integrals over the grid, scaled by ``exp(-ref)`` of each point's block."""
+    """Integrals over the grid, scaled by ``exp(-ref)`` of each point's block.
 
-    value: FloatArray  # ∫_tau^top g
-    log_a: FloatArray  # ∫ log(alpha+u) g
-    log_b: FloatArray  # ∫ log(beta+u) g
-    inv_a: FloatArray  # ∫ g / (alpha+u)
-    inv_b: FloatArray  # ∫ g / (beta+u)
-    ref: FloatArray  # log scale of each grid point's block
+    ``value[k]`` is ∫ g from grid point k to the end of its block; ``pieces[:, k]`` are the
+    integrals over the piece from point k to k + 1 of g, g log(alpha+u), g log(beta+u),
+    g / (alpha+u) and g / (beta+u) (only the first without the gradient).
+    """
+
+    value: FloatArray
+    pieces: FloatArray
+    ref: FloatArray  # log scale of each block
     block: IntArray  # block of each grid point
     bstart: IntArray  # first grid point of each block (blocks ordered along the grid)
+
+
+def _block_cumsum(values: FloatArray, bstart: IntArray, *, reverse: bool) -> FloatArray:
+    """Cumulative sums of ``values`` within each block (from its start, or with ``reverse`` to
+    its end)."""
+    n = values.shape[0]
+    out = values[::-1].copy() if reverse else values.copy()
+    bounds = n - np.append(bstart, n)[::-1] if reverse else np.append(bstart, n)
+    for lo, hi in itertools.pairwise(bounds):
+        np.cumsum(out[lo:hi], out=out[lo:hi])
+    return out[::-1] if reverse else out
 
 
 _LIMITS = np.array([rule[0] for rule in _RULES[:-1]])
@@ -216,35 +229,30 @@ def _grid_integrals(
         ref = np.maximum.reduceat(psi, bstart)
     n_grid = v.shape[0]
     k = 5 if grad else 1
+    # the integrals over the piece from grid point o to o + 1 go to parts[:, o]
     parts = np.zeros((k, n_grid))
     left, lg = grid.left, grid.left_gid
     length = np.diff(v)[left]
     c_g = rate_g + ke_g + 1.0
     cl = c_g[lg] * length
-    cut = cl > _MAX_CL
-    # whole pieces: one rule each, the result written to the piece's left grid point
-    whole = np.flatnonzero(~cut) if np.any(cut) else None
-    owner = left if whole is None else left[whole]
-    owner_g = lg if whole is None else lg[whole]
-    lengths = length if whole is None else length[whole]
-    cl_whole = cl if whole is None else cl[whole]
-    cls = np.zeros(cl_whole.shape[0], dtype=np.int8)
-    for limit in _LIMITS:
-        cls += cl_whole > limit
+    # rule of each piece (len(_RULES): too long for one 8-node rule, cut below)
+    cls = np.zeros(cl.shape[0], dtype=np.int8)
+    for limit in (*_LIMITS, _MAX_CL):
+        cls += cl > limit
     shift_g = ref if block is gid else None  # one block per group: the group's scale
     for j, (_, nodes, weights) in enumerate(_RULES):
         sel = np.flatnonzero(cls == j)
         for lo in range(0, sel.shape[0], _CHUNK):
             idx = sel[lo : lo + _CHUNK]
-            o, g = owner[idx], owner_g[idx]
+            o, g = left[idx], lg[idx]
             shift = shift_g[g] if shift_g is not None else ref[block[o]]
             parts[:, o] = _piece_integrals(
-                v[o], lengths[idx], rate_g[g], ke_g[g], shift, dl, a_lt_b, nodes, weights, k
+                v[o], length[idx], rate_g[g], ke_g[g], shift, dl, a_lt_b, nodes, weights, k
             )
     # pieces too long for one 8-node rule: equal sub-pieces (those where the integrand has
     # fallen below e^-_NEGLIGIBLE of its value at the piece's start are dropped)
-    if whole is not None:
-        idx = np.flatnonzero(cut)
+    idx = np.flatnonzero(cls == len(_RULES))
+    if idx.shape[0]:
         n_sub = np.ceil(cl[idx] / _MAX_CL).astype(np.int64)
         rep = np.repeat(idx, n_sub)
         offset = np.arange(rep.shape[0]) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
@@ -272,16 +280,8 @@ def _grid_integrals(
             )
             for i in range(k):
                 np.add.at(parts[i], o, acc[i])
-    # reverse cumulative sums within each block: from each grid point to the block's end
-    # (computed on the reversed grid, where the sums run along contiguous memory)
-    rev = parts[:, ::-1].copy()
-    bounds = n_grid - np.append(bstart, n_grid)[::-1]
-    for lo, hi in itertools.pairwise(bounds):
-        np.cumsum(rev[:, lo:hi], axis=1, out=rev[:, lo:hi])
-    cum = rev[:, ::-1]
-    if grad:
-        return _Integrals(cum[0], cum[1], cum[2], cum[3], cum[4], ref, block, bstart)
-    return _Integrals(cum[0], cum[0], cum[0], cum[0], cum[0], ref, block, bstart)
+    value = _block_cumsum(parts[0], bstart, reverse=True)
+    return _Integrals(value, parts, ref, block, bstart)
 
 
 @dataclass
@@ -492,20 +492,21 @@ class ParetoNBDModel(PurchaseModel):
             w_e1 = _bincount(k2, omega * e1_scale, n_grid)
         ints = t.ints
         g_e1 = w_e1 * t.e1
+        # sum_k w_diff[k] * (integral from k to the end of its block), for each integrand: the
+        # sum over pieces i of the piece's integral times w_diff summed from i's block start to i
+        acc = _block_cumsum(w_diff, ints.bstart, reverse=False)
+        p = ints.pieces
+        s_val, s_log_a, s_log_b, s_inv_b = (wdot(p[j], acc) for j in (0, 1, 2, 4))
+        s_inv_a = wdot(p[3], t.a * acc)  # r + x is the same within a block
         d_r = (
             wdot(data.wx, special.digamma(r + data.ux) - special.digamma(r))
             + n * np.log(alpha)
             - wdot(g_e1, t.log_a)
-            - s * wdot(w_diff, ints.log_a)
+            - s * s_log_a
         )
-        d_alpha = n * r / alpha - wdot(g_e1, t.a * t.inv_a) - s * wdot(w_diff, t.a * ints.inv_a)
-        d_s = (
-            n * np.log(beta)
-            - wdot(g_e1, t.log_b)
-            - s * wdot(w_diff, ints.log_b)
-            + wdot(w_diff, ints.value)
-        )
-        d_beta = n * s / beta - s * wdot(g_e1, t.inv_b) - s * (s + 1.0) * wdot(w_diff, ints.inv_b)
+        d_alpha = n * r / alpha - wdot(g_e1, t.a * t.inv_a) - s * s_inv_a
+        d_s = n * np.log(beta) - wdot(g_e1, t.log_b) - s * s_log_b + s_val
+        d_beta = n * s / beta - s * wdot(g_e1, t.inv_b) - s * (s + 1.0) * s_inv_b
         return float(ll), np.array([d_r, d_alpha, d_s, d_beta])
 
     def _total_loglik(self, theta: FloatArray, data: RFTData) -> float:
