@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -146,3 +150,62 @@ def test_segment_summary_equals_the_sql_reference(column: str) -> None:
     for col in ("revenue", "avg_historical_clv", "avg_predicted_clv"):
         np.testing.assert_allclose(got[col], expected[col], rtol=1e-12)
     assert got["customer_share"].to_numpy() == pytest.approx(got["customers"] / n)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The analysis of a small sample store (Parquet, so the orders are a view), no model."""
+    from lifevalue.datasets.sample import generate_sample, write_sample
+    from lifevalue.io.reader import ReadOptions
+    from lifevalue.pipeline import AnalysisOptions, run_analysis
+
+    path = write_sample(generate_sample(3000, 5), tmp_path_factory.mktemp("store") / "o.parquet")
+    return run_analysis([path], ReadOptions(), AnalysisOptions())
+
+
+@pytest.mark.parametrize("source", ["parquet", "csv"])
+def test_product_pairs_of_the_reader_equal_baskets(
+    source: str, sample_run: Any, tmp_path: Path
+) -> None:
+    from lifevalue.io.reader import ReadOptions, read_orders
+    from lifevalue.recommend.cooccurrence import orders_table
+
+    con = sample_run.con
+    if source == "csv":  # text input: the orders are a table
+        path = tmp_path / "o.csv"
+        con.execute(f"COPY (SELECT * EXCLUDE (local_date, __file, __line) FROM orders) TO '{path}'")
+        con = read_orders([path], ReadOptions()).con
+    baskets = Baskets.from_orders(orders_table(con))
+    expected = frequently_bought_together(baskets)
+    if len(expected) < 10:  # as product_pairs always did: down to 0.1% (at least 20 orders)
+        support = max(0.001, 20 / baskets.n_orders)
+        if support < 0.01:
+            expected = frequently_bought_together(baskets, min_support=support)
+    pairs = product_pairs(con)
+    assert pairs is not None and len(pairs) >= 10
+    pd.testing.assert_frame_equal(pairs, expected, check_exact=True)
+
+
+def test_report_uses_the_runs_customers_frame(
+    sample_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lifevalue.report import from_analysis
+
+    read: list[str] = []
+
+    def recording(con: Any, name: str) -> pd.DataFrame:
+        read.append(name)
+        return read_table(con, name)
+
+    monkeypatch.setattr(from_analysis, "read_table", recording)
+    first = from_analysis.report_from_analysis(sample_run, tmp_path / "a.html", title="t")
+    assert "customers" in read
+    read.clear()
+    sample_run.extra["customers"] = read_table(sample_run.con, "customers")
+    try:
+        second = from_analysis.report_from_analysis(sample_run, tmp_path / "b.html", title="t")
+    finally:
+        del sample_run.extra["customers"]
+    assert "customers" not in read
+    strip = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")  # the time it was generated
+    assert strip.sub("", first.read_text()) == strip.sub("", second.read_text())

@@ -8,11 +8,12 @@ and ``result.extra["purchase_model"]``, the fitted estimator), the "bought toget
 (``result.extra["pairs"]`` or a ``pairs`` table) and the segments summary
 (``result.extra["segments"]`` or a ``segments`` table).
 
-``lifevalue analyze`` does not segment customers nor mine product pairs (``lifevalue segments``
-and ``lifevalue recommend`` do), so by default the missing ones are computed here with those
-commands' defaults: :func:`lifevalue.segments.segment_customers` (RFM groups and behavioural
-segments, which use the model's predictions when present) and
-:func:`lifevalue.recommend.frequently_bought_together` on the line items of the ``orders`` table.
+:func:`lifevalue.pipeline.run_analysis` segments the customers (``rfm_group`` and ``segments``
+in the ``customers`` table) unless told not to; the report uses those columns as they are and
+segments the customers itself (:func:`lifevalue.segments.segment_customers`, the defaults of
+``lifevalue segments``) only when they are missing. The "bought together" pairs are mined here
+with the defaults of ``lifevalue recommend`` (:func:`product_pairs`) from the line items of the
+``orders`` table, unless the run has them.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def report_from_analysis(
     result
         A :class:`lifevalue.pipeline.AnalysisResult` (its ``con`` holds the tables, its
         ``summary`` the window and time unit, its ``extra`` the model, pairs and segments when
-        the run made them).
+        the run made them, and ``customers``, a pandas copy of the ``customers`` table, when
+        the run kept one: it is then used instead of reading the table again).
     out
         HTML file to write.
     title
@@ -150,8 +152,13 @@ def report_from_analysis(
     con = result.con
     tables = _tables(con)
     stamps = timings if timings is not None else {}
-    customers = read_table(con, "customers")
+    t0 = time.perf_counter()
+    given = result.extra.get("customers")  # the run's own frame of the table, if it kept one
+    customers = given if isinstance(given, pd.DataFrame) else read_table(con, "customers")
+    retention = read_table(con, "retention")
+    cohorts = _frame(result, tables, "cohorts")
     summary_table = _frame(result, tables, "segments")
+    stamps["read tables"] = time.perf_counter() - t0
     if segments and "segments" not in customers.columns and len(customers):
         t0 = time.perf_counter()
         customers = add_segments(customers)
@@ -161,8 +168,6 @@ def report_from_analysis(
         t0 = time.perf_counter()
         pair_table = product_pairs(con)
         stamps["pairs (compute)"] = time.perf_counter() - t0
-    retention = read_table(con, "retention")
-    cohorts = _frame(result, tables, "cohorts")
     model = result.extra.get("model")
     purchase_model = result.extra.get("purchase_model")
     summary = result.summary
