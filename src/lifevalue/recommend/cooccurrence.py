@@ -609,26 +609,35 @@ def as_baskets(orders: Any, **kwargs: Any) -> Baskets:
 
 #: Largest item × item table counted densely by :func:`cooccurrence` (32 MB of int64).
 _DENSE_PAIRS: Final = 1 << 22
+#: Pairs per order line up to which listing the pairs beats the sparse product (measured: 0.6
+#: on the sample store, 4x faster listed; 13 on Online Retail, 1.25x faster as a product).
+_LISTED_PAIRS_PER_LINE: Final = 4
 
 
 def cooccurrence(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Item × item counts of orders holding both items (``Xᵀ X``; diagonal: orders per item).
 
-    For a binary matrix of up to 2,048 items the pairs of each order are listed and counted
-    with ``numpy.bincount`` (several times faster than SciPy's sparse product); otherwise
-    ``Xᵀ X`` is SciPy's. Both give the same integers.
+    For a binary matrix of up to 2,048 items and small orders (many orders of a few items,
+    where SciPy's product spends its time per order), the pairs of each order are listed and
+    counted with ``numpy.bincount``; otherwise ``Xᵀ X`` is SciPy's sparse product. Both give
+    the same integers.
     """
     x = sp.csr_matrix(matrix, dtype=np.int32)
     x.sum_duplicates()  # sorted, distinct item indices in each row (no-op when already so)
     n_items = int(x.shape[1])
-    if n_items * n_items > _DENSE_PAIRS or not bool((x.data == 1).all()):
+    sizes = np.diff(x.indptr).astype(np.int64)
+    n_pairs = int((sizes * (sizes - 1) // 2).sum())
+    if (
+        n_items * n_items > _DENSE_PAIRS
+        or n_pairs > _LISTED_PAIRS_PER_LINE * x.nnz
+        or not bool((x.data == 1).all())
+    ):
         counts = sp.csr_matrix(x.T @ x)
         counts.sort_indices()
         return counts
     diagonal = np.bincount(x.indices, minlength=n_items)
     multi = x[np.diff(x.indptr) >= 2]  # orders with one item add to the diagonal only
     lengths = np.diff(multi.indptr)
-    n_pairs = int((lengths.astype(np.int64) * (lengths - 1) // 2).sum())
     # int32 where it fits: half the memory to touch
     index = np.int32 if max(n_pairs, multi.nnz) < np.iinfo(np.int32).max else np.int64
     items = multi.indices.astype(index, copy=False)
