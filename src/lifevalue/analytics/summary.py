@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Literal
 
 from lifevalue.analytics.orders import CONTACT_COLUMNS, ensure_order_tables
 from lifevalue.errors import ConfigError, InputError
-from lifevalue.io.order_totals import ROW_KEY_SHIFT
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -141,12 +140,11 @@ def compute_summary(
     )
     contacts_cte = contacts_select = contacts_join = ""
     if contact_cols:
-        key = f"__file * {ROW_KEY_SHIFT} + __line"
         wanted = " UNION ALL ".join(f"SELECT {c}_row AS r FROM c" for c in contact_cols)
         contacts_cte = (
             f", wanted AS (SELECT DISTINCT r FROM ({wanted}) WHERE r IS NOT NULL), "
-            f"fetched AS (SELECT {key} AS r, {', '.join(contact_cols)} "
-            f"FROM {ingested.accepted_rows} WHERE {key} IN (SELECT r FROM wanted))"
+            f"fetched AS (SELECT __row AS r, {', '.join(contact_cols)} "
+            f"FROM {ingested.contact_rows} WHERE __row IN (SELECT r FROM wanted))"
         )
         contacts_select = "".join(f", f_{c}.{c}" for c in contact_cols)
         contacts_join = " ".join(
@@ -166,7 +164,7 @@ def compute_summary(
         CREATE OR REPLACE TABLE {table} AS
         WITH d AS (
             SELECT * FROM customer_days WHERE local_date <= DATE '{end}'
-        ), c AS (
+        ), c AS MATERIALIZED (
             SELECT customer_id,
                    min(local_date) FILTER ({in_cal}) AS first_day,
                    max(local_date) FILTER ({in_cal}) AS last_day,

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from lifevalue.errors import ConfigError, InputError
-from lifevalue.io.order_totals import create_order_totals
+from lifevalue.io.order_totals import ROW_KEY_SHIFT, create_order_totals
 from lifevalue.io.presets import (
     CANONICAL_COLUMNS,
     DEFAULT_DATE_FORMATS,
@@ -140,9 +140,10 @@ class Ingested:
     stats: dict[str, Any]
     cache: dict[str, Any] = field(default_factory=dict)
     """What later steps built on ``con`` and for which window (e.g. the retention timeline)."""
-    accepted_rows: str = "orders"
-    """The cheapest relation (SQL) holding every accepted row's canonical columns: ``orders``,
-    or for Parquet input the parsed rows less the rejected ones (no validation re-run)."""
+    contact_rows: str = "orders"
+    """A relation (SQL) with each accepted row's key ``__file * ROW_KEY_SHIFT + __line`` as
+    ``__row`` and its contact columns (``email``, ``phone``, ``country``): the ``orders``
+    table, or for Parquet input a view reading just those columns from the files."""
 
     def rejects_frame(self) -> Any:
         """All rows that did not reach the orders table, as a pandas DataFrame."""
@@ -622,6 +623,18 @@ def _stage_select(
     )
 
 
+def _contact_select(index: int, raw: _Raw, mapping: dict[str, str]) -> str:
+    """SELECT of one file's row keys and contact columns, parsed as in the staged rows."""
+    cols = ", ".join(
+        f"{_text_expr(mapping[c], raw.columns[mapping[c]]) if c in mapping else 'NULL'} AS {c}"
+        for c in _CONTACT_COLUMNS
+    )
+    return (
+        f"SELECT {index} * {ROW_KEY_SHIFT} + CAST({raw.line_expr} AS BIGINT) AS __row, {cols} "
+        f"FROM {raw.relation}"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # exact line numbers
 
@@ -738,6 +751,7 @@ def read_orders(
     lazy = lazy_orders = False
     try:
         selects: list[str] = []
+        contact_selects: list[str] = []
         has_order_ids = True
         for i, path in enumerate(files):
             say(f"reading {path.name}")
@@ -748,6 +762,7 @@ def read_orders(
             has_order_ids = has_order_ids and "order_id" in mapping
             raws.append(raw)
             selects.append(_stage_select(con, i, raw, mapping, preset, options))
+            contact_selects.append(_contact_select(i, raw, mapping))
         say("validating rows")
         # Parquet is columnar and typed: a view lets every later query read just the columns
         # it needs. Text formats are parsed once into a table (their line numbers get fixed).
@@ -790,10 +805,11 @@ def read_orders(
             con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
         if not lazy:
             con.execute("DROP TABLE IF EXISTS staged")
-    accepted = "orders"
+    contact_rows = f"(SELECT __file * {ROW_KEY_SHIFT} + __line AS __row, * FROM orders)"
     if lazy_orders:
-        # a lazy log has no duplicates and no rejects beyond the rows failing validation
-        accepted = "(SELECT * FROM staged WHERE __pwhy IS NULL)"
+        # rows are looked up by key: read the contact columns alone from the files
+        con.execute("CREATE VIEW contact_rows AS\n" + "\nUNION ALL\n".join(contact_selects))
+        contact_rows = "contact_rows"
     return Ingested(
         con=con,
         timezone=timezone,
@@ -801,7 +817,7 @@ def read_orders(
         amount_level=level,
         files=[r.report for r in raws],
         stats=stats,
-        accepted_rows=accepted,
+        contact_rows=contact_rows,
     )
 
 
