@@ -19,7 +19,8 @@ steps and the equivalent annual rate). Log-likelihoods of all parameter sets are
 lifevalue's likelihood on the same data (full likelihood; lifetimes drops no constant either).
 
 Usage: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/models.py [--runs 3] [--peer-runs 3]
-[--skip-lifetimes] [--skip-pymc]``
+[--skip-lifetimes] [--skip-pymc]``; ``--model-step`` times only the model step, with ``--model
+auto`` and ``--model bgnbd``.
 """
 
 from __future__ import annotations
@@ -263,6 +264,41 @@ def online_retail_seasonality(calibration_end: str = "2011-08-31") -> None:
               f"{cal}) picks {sel.name}{'+seasonal' if sel.seasonal else ''}")  # fmt: skip
 
 
+def model_step(n: int, runs: int) -> None:
+    """Median wall and CPU time of the model step alone (:func:`run_models`: for ``auto`` the
+    choice on the inner validation window, the final fit, Gamma-Gamma, predictions and the
+    customers table) on the sample store, from the summary of one analysis run without models;
+    each run starts from the same ``customers`` table."""
+    from lifevalue.models.pipeline_step import ModelOptions, run_models
+    from lifevalue.pipeline import AnalysisOptions, run_analysis
+
+    pq = ensure_sample(n)
+    result = run_analysis(
+        [pq], None, AnalysisOptions(model=ModelOptions(model="none"), segments=False)
+    )
+    con, end = result.con, result.summary.end
+    con.execute("CREATE TABLE lv_bench_customers AS SELECT * FROM customers")
+    print(f"Model step alone, {n:,} customers, daily time (median of {runs} runs)")
+    for model in ("auto", "bgnbd"):
+        walls, cpus = [], []
+        chosen = ""
+        for _ in range(runs):
+            con.execute("CREATE OR REPLACE TABLE customers AS SELECT * FROM lv_bench_customers")
+            t, c = time.perf_counter(), time.process_time()
+            run = run_models(
+                con, end=end, calibration_end=None, time_unit="days", options=ModelOptions(model)
+            )
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+            chosen = str(run.model["selection"].get("chosen"))
+        print(
+            f"  --model {model:<6} {statistics.median(walls):6.2f} s wall "
+            f"({statistics.median(cpus):.2f} s CPU, all threads)  chosen: {chosen}  "
+            f"runs: {', '.join(f'{w:.2f}' for w in walls)}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -275,9 +311,17 @@ def main() -> None:
         action="store_true",
         help="only the seasonality check on UCI Online Retail (../shared/data)",
     )
+    parser.add_argument(
+        "--model-step",
+        action="store_true",
+        help="only the model step (run_models) with --model auto and --model bgnbd",
+    )
     args = parser.parse_args()
     if args.online_retail:
         online_retail_seasonality()
+        return
+    if args.model_step:
+        model_step(args.customers, args.runs)
         return
 
     import pandas as pd

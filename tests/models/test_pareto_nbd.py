@@ -138,6 +138,7 @@ def test_probability_alive_matches_the_closed_form(cdnow: pd.DataFrame) -> None:
             np.testing.assert_allclose(
                 model.probability_alive(xs, txs, ts), expected, rtol=1e-11, atol=1e-300
             )
+        assert model.probability_alive([], [], []).shape == (0,)
 
 
 def _moments(

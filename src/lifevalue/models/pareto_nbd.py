@@ -530,6 +530,8 @@ class ParetoNBDModel(PurchaseModel):
     ) -> FloatArray:
         # E1 / (E1 + s ∫_{t_x}^T g) with the integral from the grid quadrature (exact to
         # rounding, several times faster than two 2F1 per row on large data)
+        if x.shape[0] == 0:
+            return np.zeros(0)
         grid = _Grid.build(x, tx, T, np.ones(x.shape[0]))
         k1, k2 = grid.k_tx, grid.k_T
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
