@@ -1,6 +1,6 @@
 """Parameter recovery: fit each model to data simulated from it with known parameters.
 
-A quick version of ``benchmarks/model_recovery.py`` (100k customers, 20 seeds, 95% interval
+A quick version of ``benchmarks/model_recovery.py`` (100k customers, 100 seeds, 95% interval
 coverage): here 20k customers and 3 seeds per model, every estimate within 4 standard errors of
 the truth and most 95% intervals covering it.
 """
