@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from lifevalue.models import BetaGeoModel, ParetoNBDModel
+from lifevalue.models import BetaGeoModel, ParetoNBDModel, base
 from lifevalue.models.base import PurchaseModel, RFTData, collapse_rows
 
 
@@ -106,3 +108,29 @@ def test_newton_steps_finish_at_the_optimum(cdnow_summary: pd.DataFrame) -> None
         )
         _, grad = model._objective(np.log(model._theta()), data)
         assert np.max(np.abs(grad)) < 1e-8
+
+
+def test_large_fits_start_from_a_sample_and_reach_the_same_estimates() -> None:
+    """On more than 200k customers the optimiser starts from the fit on a 50k-customer sample;
+    the estimates and standard errors are those of the usual start."""
+    rng = np.random.default_rng(5)
+    T = rng.integers(1, 731, 220_000).astype(float)
+    sim = BetaGeoModel.from_params(r=0.5, alpha=40.0, a=0.8, b=2.5).simulate(T, seed=6)
+    x, tx = sim["frequency"].to_numpy(), np.floor(sim["recency"].to_numpy())
+    data = RFTData.build(x, tx, T)
+    assert data.x.shape[0] >= base.SUBSAMPLE_ROWS
+    model = BetaGeoModel()
+    start = model._subsample_start(data)
+    assert start is not None
+    sampled = BetaGeoModel().fit(x, tx, T)
+    usual = BetaGeoModel(random_state=1)
+    usual._subsample_start = lambda d: None  # type: ignore[method-assign]
+    usual.fit(x, tx, T)
+    assert sampled.log_likelihood_ == pytest.approx(usual.log_likelihood_, abs=1e-6)
+    for k, v in usual.params_.items():
+        assert sampled.params_[k] == pytest.approx(v, rel=1e-6)
+        assert sampled.standard_errors_[k] == pytest.approx(usual.standard_errors_[k], rel=1e-3)
+        # the sample's estimate is a few of the full data's standard errors away
+        assert (
+            abs(math.exp(start[list(usual.params_).index(k)]) - v) < 10 * usual.standard_errors_[k]
+        )

@@ -18,6 +18,7 @@ Conventions
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from abc import ABC, abstractmethod
@@ -381,6 +382,11 @@ def _safe_objective(fun: ObjectiveFn, k: int) -> ObjectiveFn:
 
     return wrapped
 
+
+SUBSAMPLE_CUSTOMERS = 50_000
+SUBSAMPLE_ROWS = 50_000
+"""Fits on more customers (4x) and unique rows than this start from a fit on a sample of
+``SUBSAMPLE_CUSTOMERS`` (see :meth:`PurchaseModel._subsample_start`)."""
 
 LBFGS_FTOL = 1e-12
 LBFGS_GTOL = 1e-5
@@ -1044,13 +1050,17 @@ class PurchaseModel(BaseModel):
         w = weights_array(weights, x.shape[0])
         data = RFTData.build(x, tx, tt, w)
         self._check_identifiable(data)
+        if initial_params is not None:
+            x0: FloatArray | None = self._start(initial_params)
+        else:
+            x0 = self._subsample_start(data)
         z, _, cov_log, converged, nit = self._minimise(
             lambda v: self._objective(v, data),
-            self._initial(data) if initial_params is None else self._start(initial_params),
+            self._initial(data) if x0 is None else x0,
             data.n_customers,
             fallback_hint=HISTORICAL_CLV_HINT,
             value=None if self.analytic_gradient else (lambda v: self._objective_value(v, data)),
-            warm=initial_params is not None,
+            warm=x0 is not None,
         )
         theta = np.exp(z)
         ll = self._total_loglik(theta, data)
@@ -1078,6 +1088,36 @@ class PurchaseModel(BaseModel):
             raise ValueError(f"initial_params must be positive numbers, got {dict(params)}")
         out: FloatArray = np.clip(np.log(theta), -LOG_BOUND + 1, LOG_BOUND - 1)
         return out
+
+    def _subsample_start(self, data: RFTData) -> FloatArray | None:
+        """On large data, the estimates on a random sample of about ``SUBSAMPLE_CUSTOMERS``
+        customers (log scale): a start a few standard errors from the optimum, from where Newton
+        steps on all the data converge in a few evaluations (cheaper than L-BFGS-B's dozens).
+        None on small data, or when the sample cannot be fitted (the usual start is used).
+        """
+        n = data.n_customers
+        if n < 4 * SUBSAMPLE_CUSTOMERS or data.x.shape[0] < SUBSAMPLE_ROWS:
+            return None
+        rng = np.random.default_rng(self.random_state)
+        w = rng.poisson(data.w * (SUBSAMPLE_CUSTOMERS / n)).astype(np.float64)
+        keep = w > 0
+        sample = RFTData.build(data.x[keep], data.tx[keep], data.T[keep], w[keep], collapse=False)
+        model = copy.copy(self)
+        model._fit = None
+        try:
+            model._check_identifiable(sample)
+            z, *_ = model._minimise(
+                lambda v: model._objective(v, sample),
+                model._initial(sample),
+                sample.n_customers,
+                fallback_hint=HISTORICAL_CLV_HINT,
+                value=None
+                if self.analytic_gradient
+                else (lambda v: model._objective_value(v, sample)),
+            )
+        except ConvergenceError:
+            return None
+        return z
 
     def _total_loglik(self, theta: FloatArray, data: RFTData) -> float:
         """Log-likelihood of all the (weighted) rows at natural parameters ``theta``."""
