@@ -91,6 +91,15 @@ def test_initial_params_change_the_path_not_the_estimates(
         np.testing.assert_allclose(_correlation(warm), _correlation(cold), atol=1e-3)
     with pytest.raises(ValueError, match="initial_params"):
         cls().fit(cdnow_summary, initial_params={"r": 1.0})
+    # a fitted model as the start (its covariance the first guess of the curvature): the
+    # estimates and standard errors are those of the new data
+    part = cdnow_summary.iloc[:1800]
+    alone = cls().fit(part)
+    seeded = cls().fit(part, initial_params=cold)
+    assert seeded.log_likelihood_ == pytest.approx(alone.log_likelihood_, abs=1e-6)
+    for k, v in alone.params_.items():
+        assert seeded.params_[k] == pytest.approx(v, rel=1e-5)
+        assert seeded.standard_errors_[k] == pytest.approx(alone.standard_errors_[k], rel=1e-3)
 
 
 def _correlation(model: PurchaseModel) -> np.ndarray:

@@ -401,7 +401,7 @@ WARM_NEWTON_STEPS = 10
 class _NewtonResult:
     att: _Attempt  # the optimum, or with ``converged`` false the best point reached
     hess: FloatArray  # the Hessian of the mean objective used last
-    at: FloatArray  # where it was taken
+    at: FloatArray | None  # where it was taken (None: not on these data)
     converged: bool = True
 
 
@@ -414,6 +414,7 @@ def _newton(
     refresh: Callable[[FloatArray, FloatArray], FloatArray | None] | None = None,
     refreshes: int = 0,
     fail_fast: bool = False,
+    taken_here: bool = True,
 ) -> _NewtonResult:
     """Newton steps from ``att`` with the Hessian ``hess`` of the mean objective (taken at
     ``att.x``).
@@ -423,13 +424,14 @@ def _newton(
     (the point is then within about 1e-5 standard errors of the optimum), or below 1e-6 once it
     no longer shrinks (rounding noise of the gradient on very large data). When it shrinks
     slowly, or a step fails, ``refresh(z, g)`` takes the Hessian again (at most ``refreshes``
-    times). The result is not ``converged`` when the steps do not get there (a step halved three
+    times; ``taken_here`` false: ``hess`` is only a guess, e.g. another fit's). The result is not
+    ``converged`` when the steps do not get there (a step halved three
     times still makes the objective worse), and with ``fail_fast`` as soon as a step gains less
     than an eighth of the improvement the quadratic model promised (when that is more than 0.5
     in total log-likelihood); it then holds the best point reached.
     """
     z, f, g = att.x, att.fun, att.grad
-    at = z
+    at: FloatArray | None = z if taken_here else None
     noise = 1e-12 * max(1.0, abs(f))  # rounding noise of a mean over many customers
     previous = math.inf
     left = refreshes if refresh is not None else 0
@@ -672,6 +674,7 @@ class BaseModel(ABC):
         fallback_hint: str,
         value: Callable[[FloatArray], float] | None = None,
         warm: bool = False,
+        curvature: FloatArray | None = None,
     ) -> tuple[FloatArray, float, FloatArray, bool, int]:
         """Minimise the penalised mean negative log-likelihood from several starts.
 
@@ -690,7 +693,8 @@ class BaseModel(ABC):
         strict tolerances (``ftol=1e-14``, ``gtol=1e-9``).
 
         With ``warm`` (``x0`` is the optimum of a similar fit) Newton steps start right at
-        ``x0``; L-BFGS-B runs only if they do not converge.
+        ``x0``, with ``curvature`` (the similar fit's Hessian of the mean objective) or else the
+        Hessian taken there; L-BFGS-B runs only if they do not converge.
         """
         k = x0.shape[0]
         fun = _safe_objective(self._penalised(objective), k)
@@ -712,14 +716,25 @@ class BaseModel(ABC):
             return h / n_obs if self._invert_hessian(h) is not None else None
 
         found: _NewtonResult | None = None
-        if warm:  # Newton steps from the given start, with the Hessian taken there
+        if warm:  # Newton steps from the given start
             f0, g0 = fun(x0)
             begin = _Attempt(x0, f0, g0, True, "Newton steps from the given start", 0)
             if self._failure_reason(begin) is None:
-                h0 = refresh(x0, g0)
+                h0 = curvature
+                guess = h0 is not None and self._invert_hessian(h0 * n_obs) is not None
+                if not guess:
+                    h0 = refresh(x0, g0)
                 if h0 is not None:
                     found = _newton(
-                        fun, begin, h0, n_obs, WARM_NEWTON_STEPS, refresh, 1, fail_fast=True
+                        fun,
+                        begin,
+                        h0,
+                        n_obs,
+                        WARM_NEWTON_STEPS,
+                        refresh,
+                        1,
+                        fail_fast=True,
+                        taken_here=not guess,
                     )
                     if not (found.converged and self._attempt_ok(found.att)):
                         x0 = found.att.x  # L-BFGS-B goes on from the best point reached
@@ -742,11 +757,11 @@ class BaseModel(ABC):
                 h_end = hessian(best.x, best.grad)
                 found = _NewtonResult(best, h_end / n_obs, best.x)
         best = found.att
-        moved = best.x - found.at
         hess = found.hess * n_obs
         # moving d standard errors changes the Hessian by about d / sqrt(n) (relative): take it
-        # again at the optimum unless that is below 1e-5
-        if float(moved @ found.hess @ moved) > 1e-10:
+        # again at the optimum unless that is below 1e-5 (or it was only a guess)
+        moved = best.x - (best.x if found.at is None else found.at)
+        if found.at is None or float(moved @ found.hess @ moved) > 1e-10:
             hess = hessian(best.x, best.grad)
         cov_log = self._invert_hessian(hess)
         reason = self._failure_reason(best)
@@ -1008,7 +1023,7 @@ class PurchaseModel(BaseModel):
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,
         weights: ArrayLike | None = None,
-        initial_params: Mapping[str, float] | None = None,
+        initial_params: Mapping[str, float] | BaseModel | None = None,
     ) -> Self:
         """Estimate the parameters by maximum likelihood.
 
@@ -1024,8 +1039,9 @@ class PurchaseModel(BaseModel):
         weights
             Number of customers each row stands for (for pre-collapsed rows); default 1 each.
         initial_params
-            Where the optimiser starts (natural-scale parameters, e.g. the ``params_`` of a fit on
-            similar data); default a guess from the data. A start near the optimum saves
+            Where the optimiser starts: natural-scale parameters, or a model of the same kind
+            fitted on similar data (its estimates, and its covariance as the first guess of the
+            curvature); default a guess from the data. A start near the optimum saves
             iterations; the estimates are the same.
 
         Returns
@@ -1050,8 +1066,12 @@ class PurchaseModel(BaseModel):
         w = weights_array(weights, x.shape[0])
         data = RFTData.build(x, tx, tt, w)
         self._check_identifiable(data)
-        if initial_params is not None:
-            x0: FloatArray | None = self._start(initial_params)
+        h0: FloatArray | None = None
+        if isinstance(initial_params, BaseModel):
+            x0: FloatArray | None = self._start(initial_params.params_)
+            h0 = self._curvature_of(initial_params)
+        elif initial_params is not None:
+            x0 = self._start(initial_params)
         else:
             x0 = self._subsample_start(data)
         z, _, cov_log, converged, nit = self._minimise(
@@ -1061,6 +1081,7 @@ class PurchaseModel(BaseModel):
             fallback_hint=HISTORICAL_CLV_HINT,
             value=None if self.analytic_gradient else (lambda v: self._objective_value(v, data)),
             warm=x0 is not None,
+            curvature=h0,
         )
         theta = np.exp(z)
         ll = self._total_loglik(theta, data)
@@ -1087,6 +1108,27 @@ class PurchaseModel(BaseModel):
         if not np.all(np.isfinite(theta) & (theta > 0)):
             raise ValueError(f"initial_params must be positive numbers, got {dict(params)}")
         out: FloatArray = np.clip(np.log(theta), -LOG_BOUND + 1, LOG_BOUND - 1)
+        return out
+
+    def _curvature_of(self, other: BaseModel) -> FloatArray | None:
+        """The Hessian of the mean objective (log parameters) of another fit of this model, from
+        its covariance; None when it has none or is another kind of model."""
+        res = other._fit
+        if (
+            type(other) is not type(self)
+            or res is None
+            or res.covariance is None
+            or not res.n_customers
+        ):
+            return None
+        theta = other._theta()
+        try:
+            h = np.asarray(np.linalg.inv(res.covariance / np.outer(theta, theta)), np.float64)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(h)):
+            return None
+        out: FloatArray = 0.5 * (h + h.T) / res.n_customers
         return out
 
     def _subsample_start(self, data: RFTData) -> FloatArray | None:

@@ -204,7 +204,6 @@ def run_models(
         )
         return _fallback_run(con, fit_end, time_unit, options, reason, selection, say)
     name, seasonal = options.model, options.seasonal == "yes"
-    start: dict[str, float] | None = None
     counts: DailyCounts | None = None
     if options.model == "auto":
         sel = select_model(con, fit_end, time_unit, seasonal=options.seasonal, progress=say)
@@ -212,12 +211,11 @@ def run_models(
         scorecard = sel.scorecard
         selection["validation"] = sel.validation
         notes.extend(sel.notes)
-        start = _validation_params(scorecard, name)
         counts = sel.counts
     selection["chosen"] = name + ("+seasonal" if seasonal else "")
     say(f"fitting {LABELS[name]}")
     try:
-        plain = fit_plain(name, hist, time_unit, notes, start=start)
+        plain = fit_plain(name, hist, time_unit, notes)
     except ConvergenceError as exc:
         return _fallback_run(con, fit_end, time_unit, options, str(exc), selection, say)
     profile: SeasonalProfile | None = None
@@ -265,14 +263,6 @@ def run_models(
         model["holdout"] = {**summary, "by_frequency": holdout.to_dict("records")}
     con.unregister("lv_predictions")
     return ModelRun(model, purchase, spend, holdout, notes)
-
-
-def _validation_params(scorecard: list[dict[str, Any]], name: str) -> dict[str, float] | None:
-    """The parameters of ``name`` fitted on the inner calibration window (plain variant when
-    scored, else the seasonal one): where the final fit on all the fitting data starts."""
-    rows = [r for r in scorecard if r.get("model") == name and "params" in r]
-    rows.sort(key=lambda r: bool(r.get("seasonal")))
-    return dict(rows[0]["params"]) if rows else None
 
 
 def fit_spend(con: Any, time_unit: str, notes: list[str]) -> GammaGammaModel | None:

@@ -163,11 +163,11 @@ def fit_plain(
     hist: Histories,
     time_unit: str,
     notes: list[str],
-    start: Mapping[str, float] | None = None,
+    start: Mapping[str, float] | PurchaseModel | None = None,
 ) -> PurchaseModel:
     """Fit a purchase model; if it does not converge, retry once with a small penalty.
 
-    ``start`` (parameters of the same model fitted on similar data) is where the optimiser
+    ``start`` (the same model fitted on similar data, or its parameters) is where the optimiser
     starts; the retry starts from the data-based guess. Raises the second
     :class:`ConvergenceError` (or the :class:`InsufficientDataError`) when that fails too.
     """
@@ -209,7 +209,7 @@ def fit_seasonal(
         Histories(hist.x, tx_op, t_op, hist.weight),
         time_unit,
         notes,
-        start=plain.params_,
+        start=plain,
     )
     return model
 
