@@ -157,15 +157,8 @@ def compute_summary(
         else ""
     )
     in_cal = f"n_orders > 0 AND local_date <= DATE '{cal}'"
-    # customer-days -> customers. A day's ``spend`` is the net of its purchases (NULL on days
-    # with refund documents only); ``amount`` is every spend event.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {table} AS
-        WITH d AS (
-            SELECT * FROM customer_days WHERE local_date <= DATE '{end}'
-        ), c AS MATERIALIZED (
-            SELECT customer_id,
+    if calibration_end:
+        window_aggregates = f"""
                    min(local_date) FILTER ({in_cal}) AS first_day,
                    max(local_date) FILTER ({in_cal}) AS last_day,
                    count(*) FILTER ({in_cal}) AS n,
@@ -175,7 +168,24 @@ def compute_summary(
                    avg(spend) FILTER (n_orders > 0 AND local_date > DATE '{cal}') AS h_mean,
                    min(local_date) FILTER (n_orders > 0) AS w_first,
                    max(local_date) FILTER (n_orders > 0) AS w_last,
-                   count(*) FILTER (n_orders > 0) AS periods,
+                   count(*) FILTER (n_orders > 0) AS periods,"""
+    else:  # the calibration period is the whole window: compute its aggregates once
+        window_aggregates = """
+                   min(local_date) FILTER (n_orders > 0) AS first_day,
+                   max(local_date) FILTER (n_orders > 0) AS last_day,
+                   count(*) FILTER (n_orders > 0) AS n,
+                   sum(spend) AS spend,
+                   arg_min(spend, local_date) FILTER (n_orders > 0) AS first_spend,
+                   first_day AS w_first, last_day AS w_last, n AS periods,"""
+    # customer-days -> customers. A day's ``spend`` is the net of its purchases (NULL on days
+    # with refund documents only); ``amount`` is every spend event.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table} AS
+        WITH d AS (
+            SELECT * FROM customer_days WHERE local_date <= DATE '{end}'
+        ), c AS MATERIALIZED (
+            SELECT customer_id,{window_aggregates}
                    CAST(sum(n_orders) AS BIGINT) AS orders,
                    sum(gross) AS gross,
                    CAST(sum(n_discounted) AS BIGINT) AS discounted,
