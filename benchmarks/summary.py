@@ -177,6 +177,8 @@ def main() -> None:
     rows.append(("summary step (compute_summary, in process)", summary_med, ""))
     rows.append(("floor: bare DuckDB GROUP BY from Parquet", floor_med, ""))
 
+    steps = step_times(pq)
+
     lifetimes_med = None
     if not args.skip_lifetimes:
         py = ensure_lifetimes()
@@ -210,12 +212,28 @@ def main() -> None:
     for what, secs, note in rows:
         print(f"{what:<58} {secs:8.2f}  {note}")
     print(f"summary step / floor: {summary_med / floor_med:.2f}x (target <= 1.5x)")
+    print("where the time goes (one in-process run of analyze --model none, Parquet):")
+    for what, secs in steps:
+        print(f"  {what:<40} {secs:6.2f}")
     if lifetimes_med:
         print(
             f"lifetimes / lifevalue summary step: {lifetimes_med / summary_med:.1f}x (target >= 5x)"
         )
         print(f"lifetimes / lifevalue whole command (parquet): {lifetimes_med / rows[0][1]:.1f}x")
     print(json.dumps({"rows": rows}))
+
+
+def step_times(path: Path) -> list[tuple[str, float]]:
+    """Seconds per step of ``run_analysis`` + ``write_outputs`` (progress messages as labels)."""
+    from lifevalue.pipeline import run_analysis, write_outputs
+
+    marks: list[tuple[str, float]] = [("start", time.perf_counter())]
+    result = run_analysis([path], progress=lambda msg: marks.append((msg, time.perf_counter())))
+    marks.append(("writing files", time.perf_counter()))
+    write_outputs(result, Path(tempfile.mkdtemp(prefix="lv-steps-")))
+    marks.append(("end", time.perf_counter()))
+    result.con.close()
+    return [(marks[i][0], marks[i + 1][1] - marks[i][1]) for i in range(1, len(marks) - 1)]
 
 
 def _has_model_option() -> bool:
