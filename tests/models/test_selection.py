@@ -14,9 +14,11 @@ from lifevalue.errors import ConfigError
 from lifevalue.models import (
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoModel,
     ParetoNBDModel,
     customer_lifetime_value,
 )
+from lifevalue.models.base import pair_index
 from lifevalue.models.pipeline_step import ModelOptions, apply_fallback, run_models
 from lifevalue.models.seasonal import SeasonalProfile, SeasonalPurchaseModel
 from lifevalue.models.selection import (
@@ -24,7 +26,6 @@ from lifevalue.models.selection import (
     Histories,
     error_metrics,
     expected_purchases,
-    pair_index,
     select_model,
     validation_window,
 )
@@ -174,3 +175,28 @@ def test_too_short_data_uses_the_first_candidate() -> None:
     sel = select_model(con, date(2024, 2, 9), "days")
     assert sel.name == "bgnbd" and sel.scorecard == []
     assert "too short" in sel.validation["skipped"]
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_intervals_by_distinct_frequency_and_t_are_the_rowwise_ones(
+    cls: type[BetaGeoModel] | type[ParetoNBDModel], cdnow: pd.DataFrame
+) -> None:
+    """The predictive distribution given alive is computed once per distinct (frequency, T):
+    the bounds are exactly those of the walk over every customer."""
+
+    class RowWise(cls):  # type: ignore[valid-type,misc]
+        pmf_uses_recency = True
+
+    x, tx, T = (cdnow[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    params = cls().fit(x, tx, T).params_
+    fast, slow = cls.from_params(**params), RowWise.from_params(**params)
+    for level in (0.5, 0.9):
+        got = fast.purchases_interval(39.0, x, tx, T, level=level)
+        ref = slow.purchases_interval(39.0, x, tx, T, level=level)
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+    # horizons that differ by customer: every customer on its own
+    t = np.linspace(1.0, 80.0, x.shape[0])
+    np.testing.assert_array_equal(
+        fast.purchases_interval(t, x, tx, T)[1], slow.purchases_interval(t, x, tx, T)[1]
+    )

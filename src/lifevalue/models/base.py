@@ -208,6 +208,28 @@ def collapse_rows(
     return out[::-1], uw
 
 
+def pair_index(x: FloatArray, t: FloatArray) -> tuple[IntArray, IntArray]:
+    """The distinct (x, t) pairs: one row holding each (any of its rows), and each row's pair.
+
+    ``x`` holds whole numbers (frequencies). Without sorting when the pairs' codes fit a small
+    table (the usual case); else by :func:`numpy.unique`.
+    """
+    codes_t, uniq_t = pd.factorize(t)
+    n_t = max(int(uniq_t.shape[0]), 1)
+    key = x.astype(np.int64) * n_t + codes_t
+    size = int(key.max()) + 1 if key.shape[0] else 0
+    if size <= max(4 * key.shape[0], 1 << 20):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        slot = np.cumsum(present) - 1
+        inverse = slot[key].astype(np.int64)
+        rep = np.empty(int(present.sum()), dtype=np.int64)
+        rep[inverse] = np.arange(key.shape[0])
+        return rep, inverse
+    _, first_u, inverse_u = np.unique(key, return_index=True, return_inverse=True)
+    return first_u.astype(np.int64), inverse_u.reshape(-1).astype(np.int64)
+
+
 def weights_array(weights: ArrayLike | None, n: int) -> FloatArray | None:
     """Validate optional per-row weights (counts of customers with that row)."""
     if weights is None:
@@ -967,6 +989,11 @@ class PurchaseModel(BaseModel):
     purchases given that the customer is alive; everything else is shared here.
     """
 
+    pmf_uses_recency: ClassVar[bool] = False
+    """Whether :meth:`_pmf_alive` depends on recency (it does not in BG/NBD, MBG/NBD and
+    Pareto/NBD: given that the customer is alive, the future depends on frequency and T only),
+    so that prediction intervals may compute it once per distinct (frequency, T)."""
+
     # ---- to implement ----------------------------------------------------------------------
 
     @abstractmethod
@@ -1418,9 +1445,18 @@ class PurchaseModel(BaseModel):
         cdf = 1.0 - pa_s
         lo_s = np.full(idx.shape[0], -1.0)
         hi_s = np.full(idx.shape[0], -1.0)
-        it = self._pmf_alive(th, tf[idx], x[idx], tx[idx], tt[idx])
+        t_s = tf[idx]
+        if not self.pmf_uses_recency and t_s.shape[0] and np.all(t_s == t_s[0]):
+            # the distribution given alive depends on (frequency, T) only: once per distinct pair
+            rep, inverse = pair_index(x[idx], tt[idx])
+            r_idx = idx[rep]
+            it = self._pmf_alive(th, tf[r_idx], x[r_idx], tx[r_idx], tt[r_idx])
+        else:
+            inverse = None
+            it = self._pmf_alive(th, t_s, x[idx], tx[idx], tt[idx])
         for k in range(k_max + 1):
-            cdf = cdf + pa_s * np.clip(next(it), 0.0, 1.0)
+            pmf = next(it)
+            cdf = cdf + pa_s * np.clip(pmf if inverse is None else pmf[inverse], 0.0, 1.0)
             lo_s[(lo_s < 0) & (cdf >= q_lo - eps)] = k
             new_hi = (hi_s < 0) & (cdf >= q_hi - eps)
             hi_s[new_hi] = k

@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from lifevalue.errors import ConfigError, ConvergenceError, InputError
 from lifevalue.models import load_model
-from lifevalue.models.base import FloatArray, PurchaseModel
+from lifevalue.models.base import FloatArray, PurchaseModel, pair_index
 from lifevalue.models.gamma_gamma import GammaGammaModel
 from lifevalue.models.seasonal import (
     DailyCounts,
@@ -64,7 +64,6 @@ from lifevalue.models.selection import (
     fit_plain,
     fit_seasonal,
     histories_from_customers,
-    pair_index,
     select_model,
 )
 

@@ -33,11 +33,10 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from lifevalue.errors import ConvergenceError, InputError
 from lifevalue.models import PURCHASE_MODELS
-from lifevalue.models.base import FloatArray, IntArray, PurchaseModel
+from lifevalue.models.base import FloatArray, PurchaseModel, pair_index
 from lifevalue.models.seasonal import (
     DailyCounts,
     SeasonalProfile,
@@ -244,28 +243,6 @@ def expected_purchases(model: AnyPurchaseModel, length: float, hist: Histories) 
         per_pair = base._expected_alive(theta, np.full_like(px, t), px, pt, pt)
     out: FloatArray = alive * per_pair[inverse]
     return out
-
-
-def pair_index(x: FloatArray, t: FloatArray) -> tuple[IntArray, IntArray]:
-    """The distinct (x, t) pairs: one row holding each (any of its rows), and each row's pair.
-
-    ``x`` holds whole numbers (frequencies). Without sorting when the pairs' codes fit a small
-    table (the usual case); else by :func:`numpy.unique`.
-    """
-    codes_t, uniq_t = pd.factorize(t)
-    n_t = max(int(uniq_t.shape[0]), 1)
-    key = x.astype(np.int64) * n_t + codes_t
-    size = int(key.max()) + 1 if key.shape[0] else 0
-    if size <= max(4 * key.shape[0], 1 << 20):
-        present = np.zeros(size, dtype=bool)
-        present[key] = True
-        slot = np.cumsum(present) - 1
-        inverse = slot[key].astype(np.int64)
-        rep = np.empty(int(present.sum()), dtype=np.int64)
-        rep[inverse] = np.arange(key.shape[0])
-        return rep, inverse
-    _, first_u, inverse_u = np.unique(key, return_index=True, return_inverse=True)
-    return first_u.astype(np.int64), inverse_u.reshape(-1).astype(np.int64)
 
 
 def error_metrics(pred: FloatArray, actual: FloatArray, w: FloatArray) -> dict[str, float]:
