@@ -24,7 +24,7 @@ import numpy as np
 from scipy import special
 
 from lifevalue.models._special import bg_expected_alive, nbd_pmf_iter
-from lifevalue.models.base import FloatArray, IntArray, PurchaseModel, RFTData, wdot
+from lifevalue.models.base import FloatArray, IntArray, PurchaseModel, RFTData, _codes, wdot
 
 _CHUNK = 32_768
 """Rows per chunk of the likelihood loop (its arrays stay in the processor's cache)."""
@@ -42,8 +42,16 @@ class _Times:
 
     @classmethod
     def build(cls, data: RFTData) -> _Times:
-        uT, iT = np.unique(data.T, return_inverse=True)
-        iT = iT.reshape(-1).astype(np.int64)
+        codes, n_codes, uniques, lo = _codes(data.T)
+        if uniques is None and n_codes <= 4 * codes.shape[0] + 1024:  # whole numbers: no sort
+            present = np.zeros(n_codes, dtype=bool)
+            present[codes] = True
+            slot = np.cumsum(present) - 1
+            uT = np.flatnonzero(present).astype(np.float64) + lo
+            iT = slot[codes].astype(np.int64)
+        else:
+            uT, iT = np.unique(data.T, return_inverse=True)
+            iT = iT.reshape(-1).astype(np.int64)
         size = uT.shape[0]
         wT = np.bincount(iT, weights=data.w, minlength=size).astype(np.float64)
         wxT = np.bincount(iT, weights=data.w * data.x, minlength=size).astype(np.float64)

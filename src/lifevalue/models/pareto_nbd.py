@@ -38,6 +38,7 @@ from lifevalue.models.base import (
     IntArray,
     PurchaseModel,
     RFTData,
+    _codes,
     collapse_rows,
     wdot,
 )
@@ -102,7 +103,13 @@ class _Grid:
         n = x.shape[0]
         xs = np.concatenate([x, x])
         ts = np.concatenate([tx, T])
-        order = np.lexsort((ts, xs))
+        # sort by (frequency, time): one integer key when the codes fit (they usually do)
+        cx, nx, _, _ = _codes(xs)
+        ct, nt, _, _ = _codes(ts)
+        if float(nx) * float(nt) < 2.0**62:
+            order = np.argsort(cx * nt + ct, kind="stable")
+        else:
+            order = np.lexsort((ts, xs))
         sx, st = xs[order], ts[order]
         new = np.ones(2 * n, dtype=bool)
         new[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1])
