@@ -4,14 +4,16 @@ errors, persistence, and the prediction API of purchase models.
 Conventions
 -----------
 * Parameters are estimated by maximum likelihood in log space (every parameter is positive) with
-  SciPy's L-BFGS-B. The objective is the *mean* negative log-likelihood per customer plus
-  ``penalizer * sum(theta**2)`` (natural-scale parameters), as in the lifetimes package, so a
-  penalizer means the same on small and large data sets.
+  SciPy's L-BFGS-B and analytic gradients, finished by Newton steps (see
+  :meth:`BaseModel._minimise`). The objective is the *mean* negative log-likelihood per customer
+  plus ``penalizer * sum(theta**2)`` (natural-scale parameters), as in the lifetimes package, so a
+  penalizer means the same on small and large data sets. Large fits start from the estimates on a
+  sample of customers, or from a similar fit (``initial_params``); the estimates are the same.
 * ``log_likelihood_`` is the full, unpenalised log-likelihood of the data (no constant dropped).
 * Standard errors come from the inverse Hessian of the (penalised) total negative log-likelihood in
-  log space, by central finite differences, mapped to natural scale by the delta method. The 95%
-  confidence intervals are computed in log space and exponentiated (``exp(log θ ± 1.96 se)``), so
-  they are asymmetric and always positive.
+  log space, by forward differences of the analytic gradient at the optimum, mapped to natural
+  scale by the delta method. The 95% confidence intervals are computed in log space and
+  exponentiated (``exp(log θ ± 1.96 se)``), so they are asymmetric and always positive.
 * Times (``recency``, ``T``, horizons ``t``) are in the time unit of the summary the model was
   fitted on (``time_unit``, e.g. ``"days"`` or ``"weeks"``); the models never convert time.
 """
