@@ -1,8 +1,10 @@
 """The main job, end to end: read the log, summarise customers, retention and cohorts, write files.
 
 The CLI's ``analyze`` (and ``report``, ``segments``) call :func:`run_analysis`; library users can
-too. Everything stays in one DuckDB connection (``result.ingested.con``) with the tables
-``orders``, ``rejects``, ``purchases``, ``customers``, ``retention`` and ``cohorts``.
+too. Everything stays in one DuckDB connection (``result.ingested.con``): ``orders`` (the accepted
+rows), ``rejects``, ``order_totals`` (one row per order), ``customer_days`` (one row per customer
+and day, which every metric reads), ``purchases`` (a view of the purchase orders), ``customers``,
+``retention`` and ``cohorts``.
 """
 
 from __future__ import annotations
