@@ -138,20 +138,23 @@ def read_options_from(params: dict[str, Any]) -> ReadOptions:
 
 def analysis_options_from(params: dict[str, Any], *, segments: bool = True) -> AnalysisOptions:
     """AnalysisOptions (with the model step) from a command's parameters, checked up front."""
-    from lifevalue.models.pipeline_step import ModelOptions
     from lifevalue.pipeline import AnalysisOptions
 
     time_unit = params["time_unit"]
     if time_unit not in ("days", "weeks"):
         raise ConfigError(f"--time-unit must be days or weeks, not '{time_unit}'")
-    model = ModelOptions(
-        model=params["model"],
-        horizon=params["horizon"],
-        discount_rate=params["discount_rate"],
-        margin=params["margin"],
-        seasonal=params["seasonal"],
-    )
-    model.check()  # bad model options fail before the work
+    model = None
+    if params["model"] != "none":  # --model none does not even load the models (SciPy)
+        from lifevalue.models.pipeline_step import ModelOptions
+
+        model = ModelOptions(
+            model=params["model"],
+            horizon=params["horizon"],
+            discount_rate=params["discount_rate"],
+            margin=params["margin"],
+            seasonal=params["seasonal"],
+        )
+        model.check()  # bad model options fail before the work
     return AnalysisOptions(
         end=parse_date(params["end"], "--end"),
         calibration_end=parse_date(params["calibration_end"], "--calibration-end"),
