@@ -230,13 +230,7 @@ class Baskets:
         if item_column is None:  # the sku, or the product name when there is no sku
             has_sku = "sku" in names and bool((_encode(orders, "sku")[0] >= 0).any())
             item_column = "sku" if has_sku or "product" not in names else "product"
-        for col in ("order_id", item_column):
-            if col not in names:
-                raise InputError(
-                    f"the orders have no {col!r} column; recommendations need line items",
-                    column=col,
-                    hint="read an order log with one row per line item (sku, product, ...)",
-                )
+        _require_line_items(names, item_column)
         n_rows = len(orders)
         keep = np.ones(n_rows, dtype=bool)
         if "status" in names:
@@ -360,6 +354,17 @@ def _not_purchased_sql(status: str) -> str:
     """
     words = "|".join(sorted(NOT_PURCHASED))
     return f"regexp_full_match({status}, '[{_WHITESPACE}]*(?i:{words})[{_WHITESPACE}]*')"
+
+
+def _require_line_items(names: Sequence[str], item_column: str) -> None:
+    """Raise a clear InputError when the order id or the item column is missing."""
+    for col in ("order_id", item_column):
+        if col not in names:
+            raise InputError(
+                f"the orders have no {col!r} column; recommendations need line items",
+                column=col,
+                hint="read an order log with one row per line item (sku, product, ...)",
+            )
 
 
 def _ident(name: str) -> str:
@@ -521,13 +526,7 @@ class PairCounts:
                 con.execute(f"SELECT 1 FROM {source} WHERE sku IS NOT NULL LIMIT 1").fetchall()
             )
             item_column = "sku" if has_sku or "product" not in names else "product"
-        for col in ("order_id", item_column):
-            if col not in names:
-                raise InputError(
-                    f"the orders have no {col!r} column; recommendations need line items",
-                    column=col,
-                    hint="read an order log with one row per line item (sku, product, ...)",
-                )
+        _require_line_items(names, item_column)
         item = _ident(item_column)
         if (
             not con.execute(f"SELECT 1 FROM {source} WHERE {item} IS NOT NULL LIMIT 1").fetchall()
