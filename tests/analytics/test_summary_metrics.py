@@ -290,3 +290,48 @@ def test_naive_timestamps_are_local_time_of_the_store(write_file: Callable[..., 
     ingested = read_orders([path], ReadOptions(timezone="America/New_York"))
     row = ingested.con.execute("SELECT CAST(ordered_at AS VARCHAR), local_date FROM orders")
     assert row.fetchall() == [("2024-01-15 04:30:00", date(2024, 1, 14))]
+
+
+CONTACTS_LOG = """\
+customer_id,order_id,ordered_at,amount,email,phone,country
+A,a1,2024-01-01 10:00,10,old@a.example,+441111,GB
+A,a2,2024-02-01 10:00,10,new@a.example,,
+A,a3,2024-02-01 09:00,10,,+442222,
+B,b1,2024-01-05 10:00,10,b@b.example,,FR
+B,b2,2024-03-05 10:00,10,,,
+C,c1,2024-01-07 10:00,10,,,
+"""
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_contacts_are_each_columns_latest_given_value(tmp_path: Path, suffix: str) -> None:
+    # A: the latest row has an email but no phone or country; the phone comes from the row an
+    # hour earlier that day, the country from January. B: the latest row has nothing at all.
+    csv = tmp_path / "orders.csv"
+    csv.write_text(CONTACTS_LOG, encoding="utf-8")
+    path = csv
+    if suffix == ".parquet":
+        import duckdb
+
+        path = tmp_path / "orders.parquet"
+        duckdb.sql(
+            f"COPY (SELECT * REPLACE (CAST(ordered_at AS TIMESTAMP) AS ordered_at) "
+            f"FROM read_csv('{csv}', all_varchar=true)) TO '{path}'"
+        )
+    rows = _rows(customer_summary(read_orders([path])))
+
+    def contacts(customer: str) -> tuple[Any, ...]:
+        values = (rows[customer][c] for c in ("email", "phone", "country"))
+        return tuple(None if v is None or v != v else v for v in values)  # NaN -> None
+
+    assert contacts("A") == (
+        "new@a.example",
+        "+442222",
+        "GB",
+    )
+    assert contacts("B") == (
+        "b@b.example",
+        None,
+        "FR",
+    )
+    assert contacts("C") == (None, None, None)

@@ -39,8 +39,9 @@ def ensure_order_tables(ingested: Ingested) -> None:
     ``customer_days`` has one row per customer and day with any order: ``spend`` (net of the
     day's purchases, NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross``
     (of the purchases), ``amount`` (every spend event: purchases net of refunds, refund
-    documents), ``refund`` and, when the log has contact details, the row of the day's latest
-    one and its time (``email_row``, ``email_at``, ... see :mod:`lifevalue.io.order_totals`).
+    documents), ``refund`` and, when the log has contact details, the day's latest row and its
+    time (``contact_row``, ``contact_at``) and which contacts the day has (``has_email``, ...;
+    see :mod:`lifevalue.io.order_totals`).
     Every later metric reads it rather than the orders.
     """
     con = ingested.con
@@ -68,11 +69,14 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     columns = {str(r[0]) for r in con.execute("DESCRIBE order_totals").fetchall()}
-    contacts = "".join(
-        f", arg_max({c}_row, {c}_at) FILTER ({c}_row IS NOT NULL) AS {c}_row, max({c}_at) AS {c}_at"
-        for c in CONTACT_COLUMNS
-        if f"{c}_row" in columns
-    )
+    contacts = ""
+    if "contact_row" in columns:
+        contacts = (
+            ", arg_max(contact_row, contact_at) AS contact_row, max(contact_at) AS contact_at"
+        )
+        contacts += "".join(
+            f", bool_or(has_{c}) AS has_{c}" for c in CONTACT_COLUMNS if f"has_{c}" in columns
+        )
     con.execute(
         f"""
         CREATE TABLE customer_days AS

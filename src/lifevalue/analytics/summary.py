@@ -132,24 +132,20 @@ def compute_summary(
     cal = calibration_end or end
     unit = float(UNIT_DAYS[time_unit])
     con = ingested.con
-    # each customer's latest known contact details: order_totals tracks the row of each
-    # order's latest one; the values are looked up for the chosen rows only
+    # each customer's latest known contact details: the values of their latest row, looked up
+    # for that row alone; a column empty there but given on an earlier row is filled after
     contact_cols = [c for c in CONTACT_COLUMNS if any(c in f.columns for f in ingested.files)]
-    customer_contacts = "".join(
-        f", arg_max({c}_row, {c}_at) FILTER ({c}_row IS NOT NULL) AS {c}_row" for c in contact_cols
-    )
-    contacts_cte = contacts_select = contacts_join = ""
+    customer_contacts = contacts_cte = contacts_select = contacts_join = ""
     if contact_cols:
-        wanted = " UNION ALL ".join(f"SELECT {c}_row AS r FROM c" for c in contact_cols)
+        customer_contacts = ", arg_max(contact_row, contact_at) AS contact_row" + "".join(
+            f", bool_or(has_{c}) AS has_{c}" for c in contact_cols
+        )
         contacts_cte = (
-            f", wanted AS (SELECT DISTINCT r FROM ({wanted}) WHERE r IS NOT NULL), "
-            f"fetched AS (SELECT __row AS r, {', '.join(contact_cols)} "
-            f"FROM {ingested.contact_rows} WHERE __row IN (SELECT r FROM wanted))"
+            f", fetched AS (SELECT __row, {', '.join(contact_cols)} "
+            f"FROM {ingested.contact_rows} WHERE __row IN (SELECT contact_row FROM c))"
         )
-        contacts_select = "".join(f", f_{c}.{c}" for c in contact_cols)
-        contacts_join = " ".join(
-            f"LEFT JOIN fetched f_{c} ON f_{c}.r = c.{c}_row" for c in contact_cols
-        )
+        contacts_select = "".join(f", f.{c}" for c in contact_cols)
+        contacts_join = "LEFT JOIN fetched f ON f.__row = c.contact_row"
     holdout_cols = (
         ",\n            c.h_n AS holdout_frequency,"
         "\n            coalesce(c.h_mean, 0.0) AS holdout_monetary_value"
@@ -181,10 +177,10 @@ def compute_summary(
     # with refund documents only); ``amount`` is every spend event.
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {table} AS
+        CREATE OR REPLACE TEMP TABLE __customer_totals AS
         WITH d AS (
             SELECT * FROM customer_days WHERE local_date <= DATE '{end}'
-        ), c AS MATERIALIZED (
+        ), c AS (
             SELECT customer_id,{window_aggregates}
                    CAST(sum(n_orders) AS BIGINT) AS orders,
                    sum(gross) AS gross,
@@ -194,7 +190,14 @@ def compute_summary(
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
                    sum(refund) AS refunded{customer_contacts}
             FROM d GROUP BY customer_id
-        ){contacts_cte}
+        )
+        SELECT * FROM c WHERE n > 0
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table} AS
+        WITH c AS (SELECT * FROM __customer_totals){contacts_cte}
         SELECT
             c.customer_id,
             c.first_day AS first_purchase,
@@ -219,10 +222,12 @@ def compute_summary(
             c.discounted / c.orders AS discount_share,
             coalesce(c.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
         FROM c {contacts_join}
-        WHERE c.n > 0
         ORDER BY c.customer_id
         """
     )
+    if contact_cols:
+        _fill_contacts(ingested, table, contact_cols)
+    con.execute("DROP TABLE __customer_totals")
     customers = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     later = 0
     if calibration_end:
@@ -254,3 +259,28 @@ def customer_summary(
     """The per-customer summary as a pandas DataFrame (see :func:`compute_summary`)."""
     compute_summary(ingested, end=end, calibration_end=calibration_end, time_unit=time_unit)
     return ingested.con.execute("SELECT * FROM customers ORDER BY customer_id").df()
+
+
+def _fill_contacts(ingested: Ingested, table: str, columns: list[str]) -> None:
+    """Contacts empty on a customer's latest row but given earlier: the latest given value."""
+    con = ingested.con
+    for c in columns:
+        missing = con.execute(
+            f"SELECT count(*) FROM {table} s JOIN __customer_totals t USING (customer_id) "
+            f"WHERE s.{c} IS NULL AND t.has_{c}"
+        ).fetchall()[0][0]
+        if not missing:
+            continue
+        con.execute(
+            f"""
+            UPDATE {table} s SET {c} = v.value
+            FROM (
+                SELECT customer_id, arg_max({c}, ordered_at) AS value FROM orders
+                WHERE {c} IS NOT NULL AND customer_id IN (
+                    SELECT customer_id FROM {table} s JOIN __customer_totals t
+                    USING (customer_id) WHERE s.{c} IS NULL AND t.has_{c})
+                GROUP BY customer_id
+            ) v
+            WHERE s.customer_id = v.customer_id
+            """
+        )

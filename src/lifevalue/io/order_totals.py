@@ -33,10 +33,10 @@ def create_order_totals(
         accepted parsed rows (``ordered_at`` a TIMESTAMPTZ in the store time zone), whose dates
         are then converted once per order instead of once per row.
     contacts
-        Contact columns (``email``, ``phone``, ``country``) to track: each order keeps the row
-        of its latest non-empty value (``<column>_row``: ``__file * ROW_KEY_SHIFT + __line``)
-        and that row's time (``<column>_at``), so a customer's latest contact details can be
-        looked up from the orders.
+        Contact columns (``email``, ``phone``, ``country``) to track: each order keeps its latest
+        row (``contact_row``: ``__file * ROW_KEY_SHIFT + __line``) and that row's time
+        (``contact_at``), and whether any of its rows has each column (``has_email``, ...), so
+        a customer's latest contact details can be looked up from the orders.
     """
     gross = (
         "coalesce(max(amount) FILTER (amount >= 0), 0)"
@@ -45,11 +45,13 @@ def create_order_totals(
     )
     # contacts are tracked by row (file and line in one number), not by value: keeping the
     # latest string per group would copy every string of a log sorted by time
-    picks = "".join(
-        f", arg_max(__file * {ROW_KEY_SHIFT} + __line, ordered_at) FILTER ({c} IS NOT NULL)"
-        f" AS {c}_row, max(ordered_at) FILTER ({c} IS NOT NULL) AS {c}_at"
-        for c in contacts
-    )
+    picks = ""
+    if contacts:
+        picks = (
+            f", arg_max(__file * {ROW_KEY_SHIFT} + __line, ordered_at) AS contact_row"
+            ", max(ordered_at) AS contact_at"
+            + "".join(f", bool_or({c} IS NOT NULL) AS has_{c}" for c in contacts)
+        )
     if zoned:
         first = "min(ordered_at) AS first_at"
         star = (
