@@ -76,9 +76,10 @@ def simulate_store(
 def _con(frame: pd.DataFrame, cal: date) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("frame", frame)
+    # as the pipeline's ``purchases`` view: one row per customer and purchase day
     con.execute(
         "CREATE TABLE purchases AS "
-        "SELECT customer_id, CAST(local_date AS DATE) AS local_date FROM frame"
+        "SELECT DISTINCT customer_id, CAST(local_date AS DATE) AS local_date FROM frame"
     )
     con.execute(
         f"""
@@ -226,7 +227,7 @@ def test_inner_histories_match_the_summary_definitions(store: pd.DataFrame) -> N
 def test_daily_counts_match_a_direct_count(store: pd.DataFrame) -> None:
     """The daily counts (first purchases, repeat purchase days), whether counted on their own or
     in the same pass as the inner histories, and cut at an earlier end, are the direct counts."""
-    # a second order on some customer-days: purchase periods are distinct days
+    # a second order on some customer-days (one purchase day, as in the purchases view)
     frame = pd.concat([store, store.iloc[::7]])
     con = _con(frame, date(2024, 12, 31))
     fit_end, inner = date(2024, 12, 31), date(2024, 6, 30)

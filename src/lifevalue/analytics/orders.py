@@ -17,80 +17,35 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-
 from lifevalue.io.reader import Ingested
 
 #: Contact columns looked up per customer (their latest non-empty value).
 CONTACT_COLUMNS = ("email", "phone", "country")
 
-#: What an order adds to its customer's spend on its day (a spend event), and what it refunds.
-EVENT_AMOUNT_SQL = (
-    "CASE WHEN is_purchase THEN gross - refund WHEN gross_rows = 0 THEN -refund "
-    "WHEN cancelled OR pending THEN 0 ELSE gross - refund END"
-)
-EVENT_REFUND_SQL = "CASE WHEN (cancelled OR pending) AND gross_rows > 0 THEN 0 ELSE refund END"
-
 
 def ensure_order_tables(ingested: Ingested) -> None:
-    """Create ``purchases`` and ``spend_events`` (views of ``order_totals``) and the
-    ``customer_days`` table once per ingested log.
+    """Create the ``purchases`` view of ``customer_days`` once per ingested log.
 
-    ``customer_days`` has one row per customer and day with any order: ``spend`` (net of the
-    day's purchases, NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross``
-    (of the purchases), ``amount`` (every spend event: purchases net of refunds, refund
-    documents), ``refund`` and, when the log has contact details, the day's latest row and its
-    time (``contact_row``, ``contact_at``) and which contacts the day has (``has_email``, ...;
-    see :mod:`lifevalue.io.order_totals`).
-    Every later metric reads it rather than the orders.
+    ``customer_days`` (built while reading, :mod:`lifevalue.io.order_totals`) has one row per
+    customer and day with any order: ``spend`` (net of the day's purchases, NULL without one),
+    ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the purchases), ``amount`` (every
+    spend event: purchases net of refunds, refund documents), ``refund`` and, when the log has
+    contact details, the day's latest row and its time (``contact_row``, ``contact_at``).
+    Every metric reads it rather than the orders. ``purchases`` holds its purchase days:
+    ``customer_id``, ``local_date``, ``n_orders``, ``gross`` and ``net`` (the day's spend), one
+    row per customer and purchase day.
     """
     con = ingested.con
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "customer_days" in have:
+    if ingested.cache.get("purchases"):
         return
-    _create(con)
-
-
-def _create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE VIEW purchases AS
-        SELECT customer_id, order_id, local_date, ordered_at, gross, refund,
-               gross - refund AS net, discounted
-        FROM order_totals WHERE is_purchase
+        SELECT customer_id, local_date, n_orders, gross, spend AS net
+        FROM customer_days WHERE n_orders > 0
         """
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE VIEW spend_events AS
-        SELECT customer_id, local_date, {EVENT_AMOUNT_SQL} AS amount,
-               {EVENT_REFUND_SQL} AS refund
-        FROM order_totals
-        """
-    )
-    columns = {str(r[0]) for r in con.execute("DESCRIBE order_totals").fetchall()}
-    contacts = ""
-    if "contact_row" in columns:
-        contacts = (
-            ", arg_max(contact_row, contact_at) AS contact_row, max(contact_at) AS contact_at"
-        )
-        contacts += "".join(
-            f", bool_or(has_{c}) AS has_{c}" for c in CONTACT_COLUMNS if f"has_{c}" in columns
-        )
-    con.execute(
-        f"""
-        CREATE TABLE customer_days AS
-        SELECT customer_id, local_date,
-               sum(gross - refund) FILTER (is_purchase) AS spend,
-               count(*) FILTER (is_purchase) AS n_orders,
-               count(*) FILTER (is_purchase AND discounted) AS n_discounted,
-               sum(gross) FILTER (is_purchase) AS gross,
-               sum({EVENT_AMOUNT_SQL}) AS amount,
-               sum({EVENT_REFUND_SQL}) AS refund{contacts}
-        FROM order_totals
-        GROUP BY customer_id, local_date
-        """
-    )
+    ingested.cache["purchases"] = True
 
 
 def ensure_timeline(ingested: Ingested, end: date) -> str:

@@ -137,9 +137,7 @@ def compute_summary(
     contact_cols = [c for c in CONTACT_COLUMNS if any(c in f.columns for f in ingested.files)]
     customer_contacts = contacts_cte = contacts_select = contacts_join = ""
     if contact_cols:
-        customer_contacts = ", arg_max(contact_row, contact_at) AS contact_row" + "".join(
-            f", bool_or(has_{c}) AS has_{c}" for c in contact_cols
-        )
+        customer_contacts = ", arg_max(contact_row, contact_at) AS contact_row"
         contacts_cte = (
             f", fetched AS (SELECT __row, {', '.join(contact_cols)} "
             f"FROM {ingested.contact_rows} WHERE __row IN (SELECT contact_row FROM c))"
@@ -262,13 +260,13 @@ def customer_summary(
 
 
 def _fill_contacts(ingested: Ingested, table: str, columns: list[str]) -> None:
-    """Contacts empty on a customer's latest row but given earlier: the latest given value."""
+    """Contacts empty on a customer's latest row but given earlier: the latest given value.
+
+    Only customers with an empty value are looked up (none, when every row has the details).
+    """
     con = ingested.con
     for c in columns:
-        missing = con.execute(
-            f"SELECT count(*) FROM {table} s JOIN __customer_totals t USING (customer_id) "
-            f"WHERE s.{c} IS NULL AND t.has_{c}"
-        ).fetchall()[0][0]
+        missing = con.execute(f"SELECT count(*) FROM {table} WHERE {c} IS NULL").fetchall()[0][0]
         if not missing:
             continue
         con.execute(
@@ -276,9 +274,8 @@ def _fill_contacts(ingested: Ingested, table: str, columns: list[str]) -> None:
             UPDATE {table} s SET {c} = v.value
             FROM (
                 SELECT customer_id, arg_max({c}, ordered_at) AS value FROM orders
-                WHERE {c} IS NOT NULL AND customer_id IN (
-                    SELECT customer_id FROM {table} s JOIN __customer_totals t
-                    USING (customer_id) WHERE s.{c} IS NULL AND t.has_{c})
+                WHERE {c} IS NOT NULL
+                  AND customer_id IN (SELECT customer_id FROM {table} WHERE {c} IS NULL)
                 GROUP BY customer_id
             ) v
             WHERE s.customer_id = v.customer_id

@@ -1,104 +1,165 @@
-"""One row per order: gross, refund, status flags (the ``order_totals`` table).
+"""From accepted order rows to one row per customer and day (the ``customer_days`` table).
 
-Built once while reading (see :mod:`lifevalue.io.reader`); the rules are in the README under
-"How orders are counted" and in :mod:`lifevalue.analytics.orders`.
+Built once while reading (see :mod:`lifevalue.io.reader`) in one DuckDB query: the rows are
+totalled per order (gross, refund, status flags), the orders classified (purchase or not), and
+the orders added up per customer and calendar day. The per-order totals are not kept: every
+later metric reads the customer-days. The rules are in the README under "How orders are counted"
+and in :mod:`lifevalue.analytics.orders`:
+
+* an order's **gross** is the sum of its non-negative row amounts (``line`` level) or its total
+  taken once (``order`` level); its **refund** the sum of its negative rows plus an explicit
+  refunded amount, or its gross when its status is ``refunded`` and no amount is given;
+* it is a **purchase** unless it is cancelled or pending, has no non-negative row, or was
+  refunded in full; its day is the day of its first row (store time zone), so refunds linked to
+  an order by its id are netted into that order's day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import duckdb
 
 #: A row's key in one BIGINT: ``__file * ROW_KEY_SHIFT + __line``.
 ROW_KEY_SHIFT = 1 << 40
 
+#: Bits of an order's ``flags``: any row cancelled / refunded / pending, any non-negative
+#: amount, any discount.
+CANCELLED, REFUNDED, PENDING, HAS_GROSS, DISCOUNTED = 1, 2, 4, 8, 16
 
-def create_order_totals(
+#: Columns of ``customer_days`` (contact columns follow when the log has them).
+CUSTOMER_DAY_COLUMNS = (
+    "customer_id",
+    "local_date",
+    "spend",
+    "n_orders",
+    "n_discounted",
+    "gross",
+    "amount",
+    "refund",
+    "n_all",
+    "n_cancelled",
+    "n_shared",
+    "last_at",
+)
+
+
+def _flags_sql(present: Collection[str]) -> str:
+    parts = []
+    if "status" in present:
+        parts.append(
+            f"CASE status WHEN 'cancelled' THEN {CANCELLED} WHEN 'refunded' THEN {REFUNDED} "
+            f"WHEN 'pending' THEN {PENDING} ELSE 0 END"
+        )
+    parts.append(f"CASE WHEN amount >= 0 THEN {HAS_GROSS} ELSE 0 END")
+    if "discount" in present:
+        parts.append(f"CASE WHEN discount > 0 THEN {DISCOUNTED} ELSE 0 END")
+    return "bit_or(" + " | ".join(parts) + ")"
+
+
+def create_customer_days(
     con: duckdb.DuckDBPyConnection,
     level: str,
-    source: str = "orders",
+    source: str,
     *,
-    zoned: bool = False,
+    zoned: bool,
+    present: Collection[str],
     contacts: Sequence[str] = (),
-) -> None:
-    """Aggregate the rows of ``source`` into ``order_totals``: one row per customer and order.
+) -> int:
+    """Total the rows of ``source`` per order, then per customer and day, into ``customer_days``.
 
     Parameters
     ----------
     level
         ``line`` (row amounts add up) or ``order`` (each row carries the order total).
     source
-        The ``orders`` table (``ordered_at`` in UTC and ``local_date``), or with ``zoned`` the
-        accepted parsed rows (``ordered_at`` a TIMESTAMPTZ in the store time zone), whose dates
-        are then converted once per order instead of once per row.
+        The accepted rows: canonical columns, ``__file`` and ``__line``; with ``zoned``,
+        ``ordered_at`` is a TIMESTAMPTZ read in the store time zone (the connection's), else it
+        is UTC and the rows have ``local_date``.
+    present
+        Canonical columns the input has: aggregates of absent optional columns are left out.
     contacts
-        Contact columns (``email``, ``phone``, ``country``) to track: each order keeps its latest
-        row (``contact_row``: ``__file * ROW_KEY_SHIFT + __line``) and that row's time
-        (``contact_at``), and whether any of its rows has each column (``has_email``, ...), so
-        a customer's latest contact details can be looked up from the orders.
+        Contact columns (``email``, ``phone``, ``country``) to track: each day keeps its latest
+        row (``contact_row``: ``__file * ROW_KEY_SHIFT + __line``), that row's time
+        (``contact_at``), so a customer's latest contact details can be looked up by row.
+
+    The table has one row per customer and day with any order: ``spend`` (net of the day's
+    purchases; NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the
+    purchases), ``amount`` (every spend event: purchases net of refunds, refund documents),
+    ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row),
+    ``n_shared`` (orders whose id other customers use too), ``last_at`` (the latest order's
+    first row, UTC).
+
+    Returns
+    -------
+    int
+        The number of order ids used by more than one customer (their rows are then totalled
+        per customer and order).
     """
     gross = (
-        "coalesce(max(amount) FILTER (amount >= 0), 0)"
+        "coalesce(max(CASE WHEN amount >= 0 THEN amount END), 0)"
         if level == "order"
-        else "coalesce(sum(amount) FILTER (amount >= 0), 0)"
+        else "coalesce(sum(CASE WHEN amount >= 0 THEN amount END), 0)"
     )
-    # contacts are tracked by row (file and line in one number), not by value: keeping the
-    # latest string per group would copy every string of a log sorted by time
-    picks = ""
+    refund = "coalesce(0.0 - sum(CASE WHEN amount < 0 THEN amount END), 0)"
+    if "refunded" in present:
+        refund += " + coalesce(max(refunded), 0)"
+    picks = day_picks = ""
     if contacts:
+        # contacts are tracked by row (file and line in one number), not by value: keeping the
+        # latest string per group would copy every string of a log sorted by time
         picks = (
             f", arg_max(__file * {ROW_KEY_SHIFT} + __line, ordered_at) AS contact_row"
             ", max(ordered_at) AS contact_at"
-            + "".join(f", bool_or({c} IS NOT NULL) AS has_{c}" for c in contacts)
         )
-    if zoned:
-        first = "min(ordered_at) AS first_at"
-        star = (
-            "* EXCLUDE (first_at), CAST(first_at AS DATE) AS local_date, "
-            "CAST(timezone('UTC', first_at) AS TIMESTAMP) AS ordered_at"
+        day_picks = (
+            ", arg_max(contact_row, contact_at) AS contact_row, max(contact_at) AS contact_at"
         )
-    else:
-        first = "min(local_date) AS local_date, min(ordered_at) AS ordered_at"
-        star = "*"
-    aggregates = f"""
-                   count(*) AS n_rows,
-                   count(*) FILTER (amount < 0) AS negative_rows,
-                   count(*) FILTER (status = 'cancelled') AS cancelled_rows,
-                   count(*) FILTER (status = 'refunded') AS refunded_rows,
-                   count(*) FILTER (status = 'pending') AS pending_rows,
-                   count(*) FILTER (quantity < 0 AND coalesce(status, '') <> 'cancelled')
-                     AS return_rows,
-                   min(currency) AS currency,
-                   max(currency) AS currency_max,
-                   {first},
-                   count(*) FILTER (amount >= 0) AS gross_rows,
-                   {gross} AS gross,
-                   coalesce(-sum(amount) FILTER (amount < 0), 0)
-                     + coalesce(max(refunded), 0) AS refund_given,
-                   coalesce(bool_or(discount > 0), false) AS discounted{picks}"""
+    local_date = "CAST(first_at AS DATE)" if zoned else "local_date"
+    first_local = "" if zoned else ", min(local_date) AS local_date"
+    utc = "CAST(timezone('UTC', first_at) AS TIMESTAMP)" if zoned else "first_at"
 
     def build(key: str, group: str) -> None:
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE order_totals AS
+            CREATE OR REPLACE TABLE customer_days AS
             WITH o AS (
-                SELECT {key},{aggregates}
+                SELECT {key}, min(ordered_at) AS first_at{first_local},
+                       {gross} AS gross, {refund} AS refund_given,
+                       {_flags_sql(present)} AS flags{picks}
                 FROM {source}
                 GROUP BY {group}
             ), r AS (
-                SELECT {star},
-                       cancelled_rows > 0 AS cancelled,
-                       pending_rows > 0 AS pending,
-                       refunded_rows > 0 AS refunded_status,
-                       CASE WHEN refunded_rows > 0 AND refund_given = 0 THEN gross
+                SELECT *,
+                       (flags & {CANCELLED}) > 0 AS cancelled,
+                       (flags & {PENDING}) > 0 AS pending,
+                       (flags & {HAS_GROSS}) > 0 AS has_gross,
+                       CASE WHEN (flags & {REFUNDED}) > 0 AND refund_given = 0 THEN gross
                             ELSE refund_given END AS refund
                 FROM o
+            ), p AS (
+                SELECT *,
+                       NOT cancelled AND NOT pending AND has_gross
+                         AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
+                FROM r
             )
-            SELECT *,
-                   NOT cancelled AND NOT pending AND gross_rows > 0
-                     AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
-            FROM r
+            SELECT customer_id, {local_date} AS local_date,
+                   sum(gross - refund) FILTER (is_purchase) AS spend,
+                   count(*) FILTER (is_purchase) AS n_orders,
+                   count(*) FILTER (is_purchase AND (flags & {DISCOUNTED}) > 0) AS n_discounted,
+                   sum(gross) FILTER (is_purchase) AS gross,
+                   sum(CASE WHEN is_purchase THEN gross - refund
+                            WHEN NOT has_gross THEN -refund
+                            WHEN cancelled OR pending THEN 0
+                            ELSE gross - refund END) AS amount,
+                   sum(CASE WHEN (cancelled OR pending) AND has_gross THEN 0
+                            ELSE refund END) AS refund,
+                   count(*) AS n_all,
+                   count(*) FILTER (cancelled) AS n_cancelled,
+                   count(*) FILTER (__customer_max <> customer_id) AS n_shared,
+                   max({utc}) AS last_at{day_picks}
+            FROM p
+            GROUP BY ALL
             """
         )
 
@@ -109,8 +170,9 @@ def create_order_totals(
         "order_id, min(customer_id) AS customer_id, max(customer_id) AS __customer_max",
         "order_id",
     )
-    shared = con.execute(
-        "SELECT count(*) FROM order_totals WHERE __customer_max <> customer_id"
-    ).fetchall()[0][0]
+    shared = int(
+        con.execute("SELECT coalesce(sum(n_shared), 0) FROM customer_days").fetchall()[0][0]
+    )
     if shared:
         build("customer_id, order_id, customer_id AS __customer_max", "customer_id, order_id")
+    return shared

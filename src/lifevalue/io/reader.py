@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from lifevalue.errors import ConfigError, InputError
-from lifevalue.io.order_totals import ROW_KEY_SHIFT, create_order_totals
+from lifevalue.io.order_totals import ROW_KEY_SHIFT, create_customer_days
 from lifevalue.io.presets import (
     CANONICAL_COLUMNS,
     DEFAULT_DATE_FORMATS,
@@ -771,32 +771,35 @@ def read_orders(
         con.execute(f"CREATE {kind} staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
         # Parquet rows are parsed on the fly by each query that reads them (a few narrow
         # scans cost less than materialising the parsed rows)
-        checked = "staged"
-        for raw in raws:
-            raw.report.rows = 0
-        per_file = dict(
-            con.execute(f"SELECT __file, count(*) FROM {checked} GROUP BY ALL").fetchall()
-        )
+        dedupe = preset.dedupe and has_order_ids
+        scan = _scan(con, len(raws), dedupe=dedupe)
         for i, raw in enumerate(raws):
-            raw.report.rows = int(per_file.get(i, 0)) + len(raw.structural)
-        _build_rejects(con, raws, checked)
+            raw.report.rows = scan.file_rows[i] + len(raw.structural)
+        _build_rejects(con, raws, "staged", any_problem=scan.problems > 0)
         level: AmountLevel = options.amount_level or preset.amount_level
         _fix_line_numbers(con, raws)
         _raise_if_strict(con, options.strict)
         say("checking duplicates")
-        dedupe = preset.dedupe and has_order_ids
-        lazy_orders = _build_orders(con, dedupe=dedupe, level=level, lazy=lazy)
+        lazy_orders = _build_orders(
+            con, has_duplicates=scan.maybe_duplicates, level=level, lazy=lazy
+        )
         say("totalling orders")
-        contacts = [c for c in _CONTACT_COLUMNS if any(c in r.report.columns for r in raws)]
-        create_order_totals(
+        present = {c for r in raws for c in r.report.columns}
+        if preset.cancellation_prefix and has_order_ids:
+            present.add("status")
+        contacts = [c for c in _CONTACT_COLUMNS if c in present]
+        shared = create_customer_days(
             con,
             level,
             source="(SELECT * FROM staged WHERE __pwhy IS NULL)" if lazy_orders else "orders",
             zoned=lazy_orders,
+            present=present,
             contacts=contacts,
         )
-        currency = _check_currency(con, raws)
-        stats = _stats(con, raws, timezone, currency, level)
+        # the row counts of the scan hold unless rows were removed after it
+        rows = scan.accepted if lazy_orders else _row_stats(con, "orders")
+        currency = _check_currency(con, raws, rows)
+        stats = _stats(con, raws, rows, shared, timezone, currency, level)
     finally:
         loader.close()
         for raw in raws:
@@ -821,7 +824,9 @@ def read_orders(
     )
 
 
-def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], checked: str) -> None:
+def _build_rejects(
+    con: duckdb.DuckDBPyConnection, raws: list[_Raw], checked: str, *, any_problem: bool = True
+) -> None:
     con.execute(
         'CREATE TABLE rejects (file_index INTEGER, file VARCHAR, line BIGINT, "column" VARCHAR, '
         "value VARCHAR, reason VARCHAR, kind VARCHAR)"
@@ -830,11 +835,12 @@ def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], checked: st
     con.executemany(
         "INSERT INTO __files VALUES (?, ?)", [(i, r.source.name) for i, r in enumerate(raws)]
     )
-    con.execute(
-        "INSERT INTO rejects SELECT s.__file, n.name, s.__line, s.__pcol, s.__pval, s.__pwhy, "
-        f"s.__pkind FROM {checked} s JOIN __files n ON n.idx = s.__file "
-        "WHERE s.__pwhy IS NOT NULL"
-    )
+    if any_problem:
+        con.execute(
+            "INSERT INTO rejects SELECT s.__file, n.name, s.__line, s.__pcol, s.__pval, "
+            f"s.__pwhy, s.__pkind FROM {checked} s JOIN __files n ON n.idx = s.__file "
+            "WHERE s.__pwhy IS NOT NULL"
+        )
     for i, raw in enumerate(raws):
         for line, column, message in raw.structural:
             con.execute(
@@ -900,47 +906,125 @@ def _raise_if_strict(con: duckdb.DuckDBPyConnection, strict: bool) -> None:
         )
 
 
-def _check_currency(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> str | None:
-    rows = con.execute(
-        "SELECT currency, sum(n) FROM (SELECT currency, n_rows AS n FROM order_totals "
-        "UNION ALL SELECT currency_max, 0 FROM order_totals WHERE currency_max <> currency) "
-        "WHERE currency IS NOT NULL GROUP BY currency ORDER BY 2 DESC"
+def _check_currency(
+    con: duckdb.DuckDBPyConnection, raws: list[_Raw], rows: _RowStats
+) -> str | None:
+    if rows.currency_min == rows.currency_max:
+        return rows.currency_min
+    source = "orders"
+    counts = con.execute(
+        f"SELECT currency, count(*) FROM {source} WHERE currency IS NOT NULL "
+        "GROUP BY currency ORDER BY 2 DESC, 1"
     ).fetchall()
-    if len(rows) > 1:
-        found = ", ".join(f"{c} ({n} rows)" for c, n in rows)
-        raise InputError(
-            f"mixed currencies: {found}; lifevalue analyses one currency at a time",
-            file=raws[0].source.name if len(raws) == 1 else None,
-            hint="split the log by currency or convert the amounts first",
-        )
-    return str(rows[0][0]) if rows else None
+    found = ", ".join(f"{c} ({n} rows)" for c, n in counts)
+    raise InputError(
+        f"mixed currencies: {found}; lifevalue analyses one currency at a time",
+        file=raws[0].source.name if len(raws) == 1 else None,
+        hint="split the log by currency or convert the amounts first",
+    )
+
+
+@dataclass(frozen=True)
+class _RowStats:
+    """Counts over the accepted rows (what ``ingest.json`` reports of them)."""
+
+    accepted: int
+    negative: int
+    cancelled: int
+    returns: int
+    refunded: int
+    currency_min: str | None
+    currency_max: str | None
+    first_at: Any
+
+
+def _row_stats_sql(where: str, zoned: bool) -> str:
+    """Aggregates of :class:`_RowStats` over the rows matching ``where``."""
+    f = f" FILTER ({where})"
+    first = (
+        f"CAST(timezone('UTC', min(ordered_at){f}) AS TIMESTAMP)"
+        if zoned
+        else f"min(ordered_at){f}"
+    )
+    return (
+        f"count(*){f}, count(*) FILTER ({where} AND amount < 0), "
+        f"count(*) FILTER ({where} AND status = 'cancelled'), "
+        f"count(*) FILTER ({where} AND quantity < 0 AND coalesce(status, '') <> 'cancelled'), "
+        f"count(*) FILTER ({where} AND status = 'refunded'), "
+        f"min(currency){f}, max(currency){f}, {first}"
+    )
+
+
+def _row_stats(con: duckdb.DuckDBPyConnection, relation: str) -> _RowStats:
+    row = con.execute(f"SELECT {_row_stats_sql('TRUE', False)} FROM {relation}").fetchall()[0]
+    return _row_stats_from(row)
+
+
+def _row_stats_from(row: Sequence[Any]) -> _RowStats:
+    """:class:`_RowStats` from the values of :func:`_row_stats_sql`, in order."""
+    n = [int(v) for v in row[:5]]
+    return _RowStats(n[0], n[1], n[2], n[3], n[4], row[5], row[6], row[7])
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """One pass over the staged rows: rows per file, bad rows, the accepted rows' counts."""
+
+    file_rows: list[int]
+    problems: int
+    accepted: _RowStats
+    maybe_duplicates: bool
+
+
+#: Columns every exact duplicate shares: rows agreeing on all of them are compared in full.
+_DUPLICATE_KEY = ("customer_id", "order_id", "ordered_at", "amount", "sku", "quantity")
+
+
+def _scan(con: duckdb.DuckDBPyConnection, n_files: int, *, dedupe: bool) -> _Scan:
+    """Count the staged rows per file, the bad rows and the accepted rows in one scan.
+
+    With ``dedupe``, also whether two accepted rows may be exact duplicates: some rows hash
+    alike on :data:`_DUPLICATE_KEY` (the full comparison is made only then).
+    """
+    ok = "__pwhy IS NULL"
+    per_file = n_files <= 64
+    files = "".join(f"count(*) FILTER (__file = {i}), " for i in range(n_files) if per_file)
+    key = ", ".join(_q(c) for c in _DUPLICATE_KEY)
+    distinct = f", count(DISTINCT hash({key})) FILTER ({ok})" if dedupe else ""
+    row = con.execute(
+        f"SELECT {files}count(*) FILTER (NOT ({ok})), {_row_stats_sql(ok, True)}{distinct} "
+        "FROM staged"
+    ).fetchall()[0]
+    if per_file:
+        counts = [int(v) for v in row[:n_files]]
+        row = row[n_files:]
+    else:
+        found = dict(con.execute("SELECT __file, count(*) FROM staged GROUP BY ALL").fetchall())
+        counts = [int(found.get(i, 0)) for i in range(n_files)]
+    accepted = _row_stats_from(row[1:9])
+    maybe = dedupe and int(row[9]) < accepted.accepted
+    return _Scan(counts, int(row[0]), accepted, maybe)
 
 
 def _build_orders(
-    con: duckdb.DuckDBPyConnection, *, dedupe: bool, level: AmountLevel, lazy: bool = False
+    con: duckdb.DuckDBPyConnection,
+    *,
+    has_duplicates: bool,
+    level: AmountLevel,
+    lazy: bool = False,
 ) -> bool:
     """Create ``orders``: accepted rows without exact duplicates (a view over ``staged`` when
-    ``lazy`` and nothing has to be removed, else a table). True when it is a view."""
+    ``lazy`` and nothing has to be removed, else a table). True when it is a view.
+
+    ``has_duplicates``: some rows may be exact duplicates (see :func:`_scan`); they are then
+    compared over every column.
+    """
     cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
     body = (
         f"SELECT {cols}, CAST(ordered_at AS DATE) AS local_date, "
         "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at_utc, __file, __line "
         "FROM staged WHERE __pwhy IS NULL"
     )
-    has_duplicates = False
-    if dedupe:
-        # cheap pre-check on a few columns every exact duplicate shares; only when some rows
-        # agree on all of them is the full comparison over every column made
-        key = ", ".join(
-            _q(c) for c in ("customer_id", "order_id", "ordered_at", "amount", "sku", "quantity")
-        )
-        has_duplicates = bool(
-            con.execute(
-                f"SELECT count(*) FROM (SELECT hash({key}) AS h "
-                "FROM staged "
-                "WHERE __pwhy IS NULL GROUP BY h HAVING count(*) > 1)"
-            ).fetchall()[0][0]
-        )
     if has_duplicates:
         # Exact duplicates: identical in every canonical column; the first occurrence is kept.
         con.execute(
@@ -952,8 +1036,9 @@ def _build_orders(
             "'exact duplicate of an earlier row', 'duplicate' FROM accepted a "
             "JOIN __files n ON n.idx = a.__file WHERE a.__copy > 1"
         )
-        con.execute("DELETE FROM accepted WHERE __copy > 1")
+        deleted = con.execute("DELETE FROM accepted WHERE __copy > 1").fetchall()[0][0]
         con.execute("ALTER TABLE accepted DROP COLUMN __copy")
+        has_duplicates = bool(deleted)
     select = ", ".join(
         "ordered_at_utc AS ordered_at" if c == "ordered_at" else _q(c) for c in CANONICAL_COLUMNS
     )
@@ -962,7 +1047,9 @@ def _build_orders(
             f"CREATE VIEW orders AS SELECT {select}, local_date, __file, __line FROM ({body})"
         )
         return True
-    if not has_duplicates:
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'accepted'"
+    ).fetchall()[0][0]:
         con.execute(f"CREATE TABLE accepted AS {body}")
     # orders: the canonical table; ordered_at in UTC
     con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM accepted")
@@ -989,6 +1076,8 @@ def _build_orders(
 def _stats(
     con: duckdb.DuckDBPyConnection,
     raws: list[_Raw],
+    rows: _RowStats,
+    shared: int,
     timezone: str,
     currency: str | None,
     level: AmountLevel,
@@ -997,14 +1086,14 @@ def _stats(
     reasons = con.execute(
         "SELECT kind, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC"
     ).fetchall()
-    # order-level counts come from order_totals (one row per order), cheaper than the rows
+    # order counts from the customer-days (each order is on one customer's day)
     o = con.execute(
-        "SELECT coalesce(sum(n_rows), 0), count(DISTINCT customer_id), "
-        "count(DISTINCT order_id), coalesce(sum(cancelled_rows), 0), "
-        "count(*) FILTER (cancelled_rows > 0), coalesce(sum(negative_rows), 0), "
-        "coalesce(sum(return_rows), 0), coalesce(sum(refunded_rows), 0), "
-        "min(ordered_at), max(ordered_at) FROM order_totals"
+        "SELECT count(DISTINCT customer_id), coalesce(sum(n_all), 0), "
+        "coalesce(sum(n_cancelled), 0), max(last_at) FROM customer_days"
     ).fetchall()[0]
+    orders = int(o[1])
+    if shared:  # orders were counted per customer: count the ids
+        orders = int(con.execute("SELECT count(DISTINCT order_id) FROM orders").fetchall()[0][0])
     rows_read = sum(r.report.rows for r in raws)
     return {
         "files": [
@@ -1020,20 +1109,21 @@ def _stats(
             for r in raws
         ],
         "rows_read": rows_read,
-        "rows_accepted": int(o[0]),
+        "rows_accepted": rows.accepted,
         "rows_rejected": int(kinds.get("rejected", 0)),
         "rows_skipped": int(kinds.get("skipped", 0)),
         "rows_duplicate": int(kinds.get("duplicate", 0)),
         "reasons": [{"kind": k, "reason": r, "rows": int(n)} for k, r, n in reasons],
-        "customers": int(o[1]),
-        "orders": int(o[2]),
-        "cancellation_rows": int(o[3]),
-        "cancelled_orders": int(o[4]),
-        "negative_amount_rows": int(o[5]),
-        "return_rows": int(o[6]),
-        "refund_status_rows": int(o[7]),
-        "first_order_at": o[8].isoformat() if o[8] else None,
-        "last_order_at": o[9].isoformat() if o[9] else None,
+        "customers": int(o[0]),
+        "orders": orders,
+        "cancellation_rows": rows.cancelled,
+        "cancelled_orders": int(o[2]),
+        "negative_amount_rows": rows.negative,
+        "return_rows": rows.returns,
+        "refund_status_rows": rows.refunded,
+        "shared_order_ids": shared,
+        "first_order_at": rows.first_at.isoformat() if rows.first_at else None,
+        "last_order_at": o[3].isoformat() if o[3] else None,
         "timezone": timezone,
         "currency": currency,
         "amount_level": level,

@@ -98,7 +98,7 @@ def histories_from_customers(con: Any, table: str = "customers") -> Histories:
 def inner_histories(con: Any, inner_end: date, fit_end: date, unit_days: float) -> Histories:
     """Histories up to ``inner_end`` and purchase days in (inner_end, fit_end], grouped (DuckDB).
 
-    Uses the ``purchases`` table: purchase periods are distinct days, as in the summary.
+    Uses the ``purchases`` view: one row per customer and purchase day (a purchase period).
     """
     return inner_histories_and_counts(con, inner_end, fit_end, unit_days)[0]
 
@@ -108,12 +108,12 @@ def inner_histories_and_counts(
 ) -> tuple[Histories, DailyCounts]:
     """:func:`inner_histories` and the daily counts up to ``fit_end``
     (:func:`~lifevalue.models.seasonal.daily_purchase_counts`) from one pass over the customer-days
-    (the distinct (customer, day) pairs are the expensive part of both)."""
+    (the ``purchases`` view: one row per customer and purchase day)."""
     inner = f"DATE '{inner_end.isoformat()}'"
     d = con.execute(
         f"""
         WITH d AS (
-            SELECT DISTINCT customer_id, local_date FROM purchases
+            SELECT customer_id, local_date FROM purchases
             WHERE local_date <= DATE '{fit_end.isoformat()}'
         ), c AS (
             SELECT min(local_date) AS f,
