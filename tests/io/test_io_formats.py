@@ -317,3 +317,40 @@ def test_woocommerce_guest_orders_are_not_one_customer(
     # two different guests bought once each: nobody has a repeat purchase
     assert len(customers) == 3
     assert all(int(r["frequency"]) == 0 for r in customers.values())
+
+
+def test_parquet_text_is_cleaned_as_in_csv(tmp_path: Path) -> None:
+    """Parquet text columns are read as they are only when no value needs trimming; padded
+    ids, statuses in any case and padded currencies give the same log as clean ones."""
+    rows = {
+        "customer_id": [" 101", "101 ", "202", "202", "303"],
+        "order_id": ["1", "2 ", "3", "4", "5"],
+        "ordered_at": [dt.datetime(2024, 1, d, 10) for d in (1, 5, 3, 4, 5)],
+        "amount": [10.5, 20.25, 7.0, 99.0, 1.0],
+        "status": ["Paid", " paid", "COMPLETED ", "Cancelled", ""],
+        "currency": [" gbp", "GBP", "gbp ", "GBP", None],
+    }
+    padded = tmp_path / "padded.parquet"
+    pq.write_table(pa.table(rows), padded)
+    clean = tmp_path / "clean.parquet"
+    tidy = dict(rows)
+    tidy["customer_id"] = ["101", "101", "202", "202", "303"]
+    tidy["order_id"] = ["1", "2", "3", "4", "5"]
+    tidy["status"] = ["paid", "paid", "paid", "cancelled", None]
+    tidy["currency"] = ["GBP", "GBP", "GBP", "GBP", None]
+    pq.write_table(pa.table(tidy), clean)
+
+    def summary(path: Path) -> list[tuple[Any, ...]]:
+        from lifevalue.analytics.summary import compute_summary
+
+        ingested = read_orders([path])
+        compute_summary(ingested)
+        assert ingested.currency == "GBP"
+        assert ingested.stats["cancelled_orders"] == 1
+        return ingested.con.execute(
+            "SELECT customer_id, orders, frequency, total_spend FROM customers ORDER BY 1"
+        ).fetchall()
+
+    expected = [("101", 2, 1, 30.75), ("202", 1, 0, 7.0), ("303", 1, 0, 1.0)]
+    assert summary(padded) == expected
+    assert summary(clean) == expected

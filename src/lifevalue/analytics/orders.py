@@ -30,7 +30,7 @@ def ensure_order_tables(ingested: Ingested) -> None:
     customer and day with any order: ``spend`` (net of the day's purchases, NULL without one),
     ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the purchases), ``amount`` (every
     spend event: purchases net of refunds, refund documents), ``refund`` and, when the log has
-    contact details, the day's latest row and its time (``contact_row``, ``contact_at``).
+    contact details, the day's latest row (``contact``: its time and row key).
     Every metric reads it rather than the orders. ``purchases`` holds its purchase days:
     ``customer_id``, ``local_date``, ``n_orders``, ``gross`` and ``net`` (the day's spend), one
     row per customer and purchase day.

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lifevalue.analytics.orders import CONTACT_COLUMNS, ensure_order_tables
 from lifevalue.errors import ConfigError, InputError
+from lifevalue.io.order_totals import ROW_KEY_MASK
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def compute_summary(
     contact_cols = [c for c in CONTACT_COLUMNS if any(c in f.columns for f in ingested.files)]
     customer_contacts = contacts_cte = contacts_select = contacts_join = ""
     if contact_cols:
-        customer_contacts = ", arg_max(contact_row, contact_at) AS contact_row"
+        customer_contacts = f", CAST(max(contact) & {ROW_KEY_MASK} AS BIGINT) AS contact_row"
         contacts_cte = (
             f", fetched AS (SELECT __row, {', '.join(contact_cols)} "
             f"FROM {ingested.contact_rows} WHERE __row IN (SELECT contact_row FROM c))"

@@ -27,6 +27,13 @@ ROW_KEY_SHIFT = 1 << 40
 #: amount, any discount.
 CANCELLED, REFUNDED, PENDING, HAS_GROSS, DISCOUNTED = 1, 2, 4, 8, 16
 
+#: An accepted row's time and key in one number: the largest is the latest row, and of rows
+#: with the same time the last one read. ``contact & ROW_KEY_MASK`` is its row key.
+CONTACT_KEY_SQL = (
+    f"(CAST(epoch_us(ordered_at) AS HUGEINT) << 64) + (__file * {ROW_KEY_SHIFT} + __line)"
+)
+ROW_KEY_MASK = (1 << 64) - 1
+
 #: Columns of ``customer_days`` (contact columns follow when the log has them).
 CUSTOMER_DAY_COLUMNS = (
     "customer_id",
@@ -80,15 +87,16 @@ def create_customer_days(
         Canonical columns the input has: aggregates of absent optional columns are left out.
     contacts
         Contact columns (``email``, ``phone``, ``country``) to track: each day keeps its latest
-        row (``contact_row``: ``__file * ROW_KEY_SHIFT + __line``), that row's time
-        (``contact_at``), so a customer's latest contact details can be looked up by row.
+        row as ``contact`` (:data:`CONTACT_KEY_SQL`: its time and its key ``__file *
+        ROW_KEY_SHIFT + __line``), so a customer's latest contact details can be looked up by
+        row.
 
     The table has one row per customer and day with any order: ``spend`` (net of the day's
     purchases; NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the
     purchases), ``amount`` (every spend event: purchases net of refunds, refund documents),
     ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row),
     ``n_shared`` (orders whose id other customers use too), ``last_at`` (the latest order's
-    first row, UTC).
+    first row; a TIMESTAMPTZ with ``zoned``, else UTC).
 
     Returns
     -------
@@ -108,16 +116,10 @@ def create_customer_days(
     if contacts:
         # contacts are tracked by row (file and line in one number), not by value: keeping the
         # latest string per group would copy every string of a log sorted by time
-        picks = (
-            f", arg_max(__file * {ROW_KEY_SHIFT} + __line, ordered_at) AS contact_row"
-            ", max(ordered_at) AS contact_at"
-        )
-        day_picks = (
-            ", arg_max(contact_row, contact_at) AS contact_row, max(contact_at) AS contact_at"
-        )
+        picks = f", max({CONTACT_KEY_SQL}) AS contact"
+        day_picks = ", max(contact) AS contact"
     local_date = "CAST(first_at AS DATE)" if zoned else "local_date"
     first_local = "" if zoned else ", min(local_date) AS local_date"
-    utc = "CAST(timezone('UTC', first_at) AS TIMESTAMP)" if zoned else "first_at"
 
     def build(key: str, group: str) -> None:
         con.execute(
@@ -157,7 +159,7 @@ def create_customer_days(
                    count(*) AS n_all,
                    count(*) FILTER (cancelled) AS n_cancelled,
                    count(*) FILTER (__customer_max <> customer_id) AS n_shared,
-                   max({utc}) AS last_at{day_picks}
+                   max(first_at) AS last_at{day_picks}
             FROM p
             GROUP BY ALL
             """

@@ -498,6 +498,67 @@ def _looks_decimal_comma(con: duckdb.DuckDBPyConnection, raw: _Raw, cols: list[s
     return int(row[0]) > 0 and int(row[0]) >= int(row[1])
 
 
+@dataclass(frozen=True)
+class _Profile:
+    """What one pass over a Parquet file's text columns found (see :func:`_profile`)."""
+
+    clean: frozenset[str]
+    """Source columns none of whose values is empty or has a leading or trailing space."""
+    values: dict[str, list[str | None]]
+    """Canonical column (``status``, ``currency``) -> its distinct source values."""
+
+
+#: Canonical text columns whose values are checked for spaces, and those looked up by value.
+_ID_COLUMNS = ("customer_id", "order_id", "sku")
+_CODED_COLUMNS = ("status", "currency")
+_MAX_CODES = 256
+
+
+def _profile(con: duckdb.DuckDBPyConnection, raw: _Raw, mapping: dict[str, str]) -> _Profile:
+    """One scan of a Parquet file: which id columns need no trimming, the distinct statuses and
+    currencies. Every later query then reads those columns as they are (parsing every value in
+    every query is most of its cost) and maps the few statuses and currencies by value."""
+    ids = [mapping[c] for c in _ID_COLUMNS if c in mapping and raw.columns[mapping[c]] == "VARCHAR"]
+    coded = {
+        c: mapping[c]
+        for c in _CODED_COLUMNS
+        if c in mapping and raw.columns[mapping[c]] == "VARCHAR"
+    }
+    if not ids and not coded:
+        return _Profile(frozenset(), {})
+    dirty = [
+        f"bool_or(starts_with({_q(c)}, ' ') OR ends_with({_q(c)}, ' ') OR {_q(c)} = '')"
+        for c in ids
+    ]
+    keys = [_q(src) for src in coded.values()]
+    select = ", ".join(keys + dirty) or "count(*)"
+    group = " GROUP BY ALL" if keys else ""
+    rows = con.execute(
+        f"SELECT {select} FROM {raw.relation}{group} LIMIT {_MAX_CODES + 1}"
+    ).fetchall()
+    values: dict[str, list[str | None]] = {}
+    if len(rows) <= _MAX_CODES:
+        for i, canon in enumerate(coded):
+            values[canon] = sorted({r[i] for r in rows}, key=lambda v: (v is None, v or ""))
+    elif ids:  # too many distinct statuses: the id checks over the whole file
+        rows = con.execute(f"SELECT {', '.join(dirty)} FROM {raw.relation}").fetchall()
+        keys = []
+    clean = frozenset(c for j, c in enumerate(ids) if not any(r[len(keys) + j] for r in rows))
+    return _Profile(clean, values)
+
+
+def _lookup(
+    con: duckdb.DuckDBPyConnection, column: str, expr: str, values: list[str | None]
+) -> str:
+    """``expr`` of ``column`` as a CASE over its distinct values, each mapped by DuckDB itself."""
+    con.execute("CREATE OR REPLACE TEMP TABLE __codes (v VARCHAR)")
+    con.executemany("INSERT INTO __codes VALUES (?)", [(v,) for v in values if v is not None])
+    mapped = con.execute(f"SELECT v, {expr.replace(_q(column), 'v')} FROM __codes").fetchall()
+    con.execute("DROP TABLE __codes")
+    cases = " ".join(f"WHEN {_lit(v)} THEN {'NULL' if m is None else _lit(m)}" for v, m in mapped)
+    return f"CASE {_q(column)} {cases} ELSE NULL END" if cases else "NULL"
+
+
 def _stage_select(
     con: duckdb.DuckDBPyConnection,
     index: int,
@@ -505,8 +566,14 @@ def _stage_select(
     mapping: dict[str, str],
     preset: Preset,
     options: ReadOptions,
+    profile: _Profile | None = None,
 ) -> str:
-    """SELECT producing the staged rows of one file: parsed columns plus the first problem."""
+    """SELECT producing the staged rows of one file: parsed columns plus the first problem.
+
+    With a ``profile`` (Parquet), text columns known to need no trimming are taken as they are
+    and the status and currency are looked up from their few distinct values.
+    """
+    clean = profile.clean if profile else frozenset()
     formats: tuple[str, ...] = (
         (options.date_format,) if options.date_format else preset.date_formats
     )
@@ -558,7 +625,7 @@ def _stage_select(
                     (f"{_q(src)} IS NOT NULL AND ({expr}) IS NULL", src, raw_text, "not a number")
                 )
         else:
-            out[canon] = _text_expr(src, dtype)
+            out[canon] = _q(src) if src in clean else _text_expr(src, dtype)
     if "order_id" not in mapping:
         # no order ids: one order per customer and timestamp (as the data contract says)
         out["order_id"] = (
@@ -596,6 +663,10 @@ def _stage_select(
         out["currency"] = _lit(cur) if cur else "NULL"
     else:
         out["currency"] = f"upper({out['currency']})"
+    if profile is not None:
+        for canon in ("status", "currency"):
+            if canon in mapping and canon in profile.values:
+                out[canon] = _lookup(con, mapping[canon], out[canon], profile.values[canon])
 
     problem_col = "CASE " + " ".join(f"WHEN {c} THEN {_lit(col)}" for c, col, _, _ in checks)
     problem_val = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, _, v, _ in checks)
@@ -761,7 +832,8 @@ def read_orders(
             raw.report.columns = mapping
             has_order_ids = has_order_ids and "order_id" in mapping
             raws.append(raw)
-            selects.append(_stage_select(con, i, raw, mapping, preset, options))
+            profile = _profile(con, raw, mapping) if source.format == "parquet" else None
+            selects.append(_stage_select(con, i, raw, mapping, preset, options, profile))
             contact_selects.append(_contact_select(i, raw, mapping))
         say("validating rows")
         # Parquet is columnar and typed: a view lets every later query read just the columns
@@ -799,7 +871,7 @@ def read_orders(
         # the row counts of the scan hold unless rows were removed after it
         rows = scan.accepted if lazy_orders else _row_stats(con, "orders")
         currency = _check_currency(con, raws, rows)
-        stats = _stats(con, raws, rows, shared, timezone, currency, level)
+        stats = _stats(con, raws, rows, shared, timezone, currency, level, zoned=lazy_orders)
     finally:
         loader.close()
         for raw in raws:
@@ -1081,15 +1153,28 @@ def _stats(
     timezone: str,
     currency: str | None,
     level: AmountLevel,
+    *,
+    zoned: bool,
 ) -> dict[str, Any]:
+    """Counts for ``ingest.json``; ``zoned``: ``customer_days.last_at`` is a TIMESTAMPTZ."""
     kinds = dict(con.execute("SELECT kind, count(*) FROM rejects GROUP BY kind").fetchall())
     reasons = con.execute(
         "SELECT kind, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC"
     ).fetchall()
     # order counts from the customer-days (each order is on one customer's day)
+    last = "max(last_at)"
+    if (
+        con.execute(
+            "SELECT data_type FROM duckdb_columns() WHERE table_name = 'customer_days' "
+            "AND column_name = 'last_at'"
+        )
+        .fetchall()[0][0]
+        .startswith("TIMESTAMP WITH")
+    ):
+        last = "CAST(timezone('UTC', max(last_at)) AS TIMESTAMP)"
     o = con.execute(
         "SELECT count(DISTINCT customer_id), coalesce(sum(n_all), 0), "
-        "coalesce(sum(n_cancelled), 0), max(last_at) FROM customer_days"
+        f"coalesce(sum(n_cancelled), 0), {last} FROM customer_days"
     ).fetchall()[0]
     orders = int(o[1])
     if shared:  # orders were counted per customer: count the ids
