@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from lifevalue.analytics.orders import CONTACT_COLUMNS, ensure_order_tables
 from lifevalue.errors import ConfigError, InputError
 from lifevalue.io.order_totals import ROW_KEY_MASK
-from lifevalue.io.reader import Ingested
+from lifevalue.io.reader import Ingested, contact_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,11 +139,12 @@ def compute_summary(
     customer_contacts = contacts_cte = contacts_select = contacts_join = ""
     if contact_cols:
         customer_contacts = f", CAST(max(contact) & {ROW_KEY_MASK} AS BIGINT) AS contact_row"
+        # one join of the customers to the rows by key; the values are trimmed after it, for
+        # the rows found only
         contacts_cte = (
-            f", fetched AS (SELECT __row, {', '.join(contact_cols)} "
-            f"FROM {ingested.contact_rows} WHERE __row IN (SELECT contact_row FROM c))"
+            f", fetched AS (SELECT __row, {', '.join(contact_cols)} FROM {ingested.contact_rows})"
         )
-        contacts_select = "".join(f", f.{c}" for c in contact_cols)
+        contacts_select = "".join(f", {contact_text('f.' + c)} AS {c}" for c in contact_cols)
         contacts_join = "LEFT JOIN fetched f ON f.__row = c.contact_row"
     holdout_cols = (
         ",\n            c.h_n AS holdout_frequency,"
@@ -174,12 +175,14 @@ def compute_summary(
                    first_day AS w_first, last_day AS w_last, n AS periods,"""
     # customer-days -> customers. A day's ``spend`` is the net of its purchases (NULL on days
     # with refund documents only); ``amount`` is every spend event.
+    latest = con.execute("SELECT max(local_date) FROM customer_days").fetchall()[0][0]
+    days = "customer_days"
+    if latest > end:  # days after the end (refunds too) are left out
+        days = f"(SELECT * FROM customer_days WHERE local_date <= DATE '{end}')"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE __customer_totals AS
-        WITH d AS (
-            SELECT * FROM customer_days WHERE local_date <= DATE '{end}'
-        ), c AS (
+        CREATE OR REPLACE TABLE {table} AS
+        WITH t AS (
             SELECT customer_id,{window_aggregates}
                    CAST(sum(n_orders) AS BIGINT) AS orders,
                    sum(gross) AS gross,
@@ -188,15 +191,8 @@ def compute_summary(
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 12 MONTH) AS s12,
                    sum(amount) FILTER (local_date > DATE '{end}' - INTERVAL 24 MONTH) AS s24,
                    sum(refund) AS refunded{customer_contacts}
-            FROM d GROUP BY customer_id
-        )
-        SELECT * FROM c WHERE n > 0
-        """
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {table} AS
-        WITH c AS (SELECT * FROM __customer_totals){contacts_cte}
+            FROM {days} GROUP BY customer_id
+        ), c AS (SELECT * FROM t WHERE n > 0){contacts_cte}
         SELECT
             c.customer_id,
             c.first_day AS first_purchase,
@@ -226,7 +222,6 @@ def compute_summary(
     )
     if contact_cols:
         _fill_contacts(ingested, table, contact_cols)
-    con.execute("DROP TABLE __customer_totals")
     customers = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     later = 0
     if calibration_end:

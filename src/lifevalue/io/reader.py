@@ -44,7 +44,7 @@ from lifevalue.settings import get_settings
 Progress = Callable[[str], None]
 
 
-#: Contact columns carried per order in ``order_totals`` when the input has them.
+#: Contact columns tracked per customer-day (their latest row) when the input has them.
 _CONTACT_COLUMNS = ("email", "phone", "country")
 
 
@@ -142,8 +142,9 @@ class Ingested:
     """What later steps built on ``con`` and for which window (e.g. the retention timeline)."""
     contact_rows: str = "orders"
     """A relation (SQL) with each accepted row's key ``__file * ROW_KEY_SHIFT + __line`` as
-    ``__row`` and its contact columns (``email``, ``phone``, ``country``): the ``orders``
-    table, or for Parquet input a view reading just those columns from the files."""
+    ``__row`` and its contact columns (``email``, ``phone``, ``country``) as text, to be
+    trimmed with :func:`contact_text`: the ``orders`` table, or for Parquet input a view reading
+    just those columns from the files."""
 
     def rejects_frame(self) -> Any:
         """All rows that did not reach the orders table, as a pandas DataFrame."""
@@ -432,6 +433,17 @@ def _is_numeric_type(dtype: str) -> bool:
     )
 
 
+def contact_text(expr: str) -> str:
+    """Text ``expr`` (SQL) trimmed of spaces, NULL when empty: how every text column is read
+    (and the contact values of :attr:`Ingested.contact_rows` after their lookup)."""
+    # trim (spaces, as DuckDB's trim) only the values that need it: copying every string
+    # would double the cost of each scan
+    return (
+        f"CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
+        f"THEN nullif(trim({expr}), '') ELSE nullif({expr}, '') END"
+    )
+
+
 def _text_expr(col: str, dtype: str) -> str:
     c = _q(col)
     if dtype in ("DOUBLE", "FLOAT", "REAL") or dtype.startswith("DECIMAL"):
@@ -441,12 +453,7 @@ def _text_expr(col: str, dtype: str) -> str:
             f"ELSE CAST({c} AS VARCHAR) END"
         )
     if dtype == "VARCHAR":
-        # trim (spaces, as DuckDB's trim) only the values that need it: copying every string
-        # would double the cost of each scan
-        return (
-            f"CASE WHEN starts_with({c}, ' ') OR ends_with({c}, ' ') "
-            f"THEN nullif(trim({c}), '') ELSE nullif({c}, '') END"
-        )
+        return contact_text(c)
     return f"CAST({c} AS VARCHAR)"
 
 
@@ -695,11 +702,19 @@ def _stage_select(
 
 
 def _contact_select(index: int, raw: _Raw, mapping: dict[str, str]) -> str:
-    """SELECT of one file's row keys and contact columns, parsed as in the staged rows."""
-    cols = ", ".join(
-        f"{_text_expr(mapping[c], raw.columns[mapping[c]]) if c in mapping else 'NULL'} AS {c}"
-        for c in _CONTACT_COLUMNS
-    )
+    """SELECT of one file's row keys and contact columns as text, not yet trimmed.
+
+    Trimming (:func:`contact_text`) is left to the query that looks rows up by key, so that it
+    is done for the rows found only.
+    """
+
+    def text(c: str) -> str:
+        if c not in mapping:
+            return "NULL::VARCHAR"
+        src, dtype = mapping[c], raw.columns[mapping[c]]
+        return _q(src) if dtype == "VARCHAR" else _text_expr(src, dtype)
+
+    cols = ", ".join(f"{text(c)} AS {c}" for c in _CONTACT_COLUMNS)
     return (
         f"SELECT {index} * {ROW_KEY_SHIFT} + CAST({raw.line_expr} AS BIGINT) AS __row, {cols} "
         f"FROM {raw.relation}"
