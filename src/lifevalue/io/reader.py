@@ -464,12 +464,14 @@ def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     v = f"regexp_replace(trim({c}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '')"
     if decimal_comma:
         v = f"replace(replace({v}, '.', ''), ',', '.')"
-    else:
-        v = (
-            f"CASE WHEN regexp_full_match({v}, '-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d*)?') "
-            f"THEN replace({v}, ',', '') ELSE {v} END"
-        )
-    return f"TRY_CAST({v} AS DOUBLE)"
+        return f"TRY_CAST({v} AS DOUBLE)"
+    v = (
+        f"CASE WHEN regexp_full_match({v}, '-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d*)?') "
+        f"THEN replace({v}, ',', '') ELSE {v} END"
+    )
+    # plain numbers (nearly all) are cast at once; only the rest go through the regexes
+    # (COALESCE evaluates its second argument for the rows the first left NULL)
+    return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({v} AS DOUBLE))"
 
 
 def _date_expr(col: str, dtype: str, formats: Sequence[str]) -> str:
@@ -481,6 +483,8 @@ def _date_expr(col: str, dtype: str, formats: Sequence[str]) -> str:
     v = f"trim(CAST({c} AS VARCHAR))"
     parts = []
     if not formats:
+        # most values cast as they are; COALESCE trims and tries formats for the rest only
+        parts.append(f"TRY_CAST({c} AS TIMESTAMPTZ)")
         parts.append(f"TRY_CAST({v} AS TIMESTAMPTZ)")
         parts.append(f"try_strptime({v}, '%Y-%m-%d %H:%M:%S %z')")
         formats = DEFAULT_DATE_FORMATS
@@ -602,7 +606,8 @@ def _stage_select(
             out[canon] = expr
             example = formats[0] if formats else "2024-01-31 or 2024-01-31 14:05:00"
             if dtype == "VARCHAR":
-                missing = f"nullif(trim({raw_text}), '') IS NULL"
+                # blank values are unparsed ones: test the cheap condition first
+                missing = f"({expr}) IS NULL AND nullif(trim({raw_text}), '') IS NULL"
             else:  # typed dates and timestamps: only a missing value is a problem
                 missing = f"{_q(src)} IS NULL"
             checks.append((missing, src, "''", "missing date"))
@@ -621,7 +626,7 @@ def _stage_select(
             if dtype == "VARCHAR":
                 checks.append(
                     (
-                        f"nullif(trim({raw_text}), '') IS NOT NULL AND ({expr}) IS NULL",
+                        f"({expr}) IS NULL AND nullif(trim({raw_text}), '') IS NOT NULL",
                         src,
                         raw_text,
                         "not a number",
@@ -867,9 +872,7 @@ def read_orders(
         _fix_line_numbers(con, raws)
         _raise_if_strict(con, options.strict)
         say("checking duplicates")
-        lazy_orders = _build_orders(
-            con, has_duplicates=scan.maybe_duplicates, level=level, lazy=lazy
-        )
+        lazy_orders = _build_orders(con, has_duplicates=scan.maybe_duplicates, level=level)
         say("totalling orders")
         present = {c for r in raws for c in r.report.columns}
         if preset.cancellation_prefix and has_order_ids:
@@ -893,10 +896,10 @@ def read_orders(
             if raw.source.format != "parquet":
                 con.execute(f"DROP TABLE IF EXISTS {raw.relation}")
             con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
-        if not lazy:
+        if not lazy_orders:  # else ``orders`` is a view of it
             con.execute("DROP TABLE IF EXISTS staged")
     contact_rows = f"(SELECT __file * {ROW_KEY_SHIFT} + __line AS __row, * FROM orders)"
-    if lazy_orders:
+    if lazy and lazy_orders:
         # rows are looked up by key: read the contact columns alone from the files
         con.execute("CREATE VIEW contact_rows AS\n" + "\nUNION ALL\n".join(contact_selects))
         contact_rows = "contact_rows"
@@ -1098,10 +1101,9 @@ def _build_orders(
     *,
     has_duplicates: bool,
     level: AmountLevel,
-    lazy: bool = False,
 ) -> bool:
     """Create ``orders``: accepted rows without exact duplicates (a view over ``staged`` when
-    ``lazy`` and nothing has to be removed, else a table). True when it is a view.
+    nothing has to be removed from line-level rows, else a table). True when it is a view.
 
     ``has_duplicates``: some rows may be exact duplicates (see :func:`_scan`); they are then
     compared over every column.
@@ -1129,18 +1131,16 @@ def _build_orders(
     select = ", ".join(
         "ordered_at_utc AS ordered_at" if c == "ordered_at" else _q(c) for c in CANONICAL_COLUMNS
     )
-    if not has_duplicates and lazy and level == "line":
+    if not has_duplicates and level == "line":
+        # nothing to remove: a view of the staged rows (parsed on the fly for Parquet)
         con.execute(
             f"CREATE VIEW orders AS SELECT {select}, local_date, __file, __line FROM ({body})"
         )
         return True
-    if not con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'accepted'"
-    ).fetchall()[0][0]:
-        con.execute(f"CREATE TABLE accepted AS {body}")
     # orders: the canonical table; ordered_at in UTC
-    con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM accepted")
-    con.execute("DROP TABLE accepted")
+    source = "accepted" if has_duplicates else f"({body})"
+    con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM {source}")
+    con.execute("DROP TABLE IF EXISTS accepted")
     if level == "order":
         missing = con.execute(
             "SELECT count(*) FROM (SELECT order_id FROM orders GROUP BY order_id "
