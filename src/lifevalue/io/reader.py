@@ -465,13 +465,14 @@ def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     if decimal_comma:
         v = f"replace(replace({v}, '.', ''), ',', '.')"
         return f"TRY_CAST({v} AS DOUBLE)"
-    v = (
-        f"CASE WHEN regexp_full_match({v}, '-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d*)?') "
-        f"THEN replace({v}, ',', '') ELSE {v} END"
-    )
     # plain numbers (nearly all) are cast at once; only the rest go through the regexes
-    # (COALESCE evaluates its second argument for the rows the first left NULL)
-    return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({v} AS DOUBLE))"
+    # (COALESCE evaluates its second argument for the rows the first left NULL; the lambda
+    # names the cleaned text once, so that it is not computed for every row beforehand)
+    grouped = (
+        f"list_transform([{v}], lambda x: CASE WHEN regexp_full_match(x, "
+        "'-?\\d{1,3}(,\\d{3})+(\\.\\d*)?') THEN replace(x, ',', '') ELSE x END)[1]"
+    )
+    return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({grouped} AS DOUBLE))"
 
 
 def _date_expr(col: str, dtype: str, formats: Sequence[str]) -> str:
@@ -481,16 +482,18 @@ def _date_expr(col: str, dtype: str, formats: Sequence[str]) -> str:
     if dtype.startswith("TIMESTAMP") or dtype == "DATE":
         return f"CAST({c} AS TIMESTAMPTZ)"
     v = f"trim(CAST({c} AS VARCHAR))"
-    parts = []
-    if not formats:
-        # most values cast as they are; COALESCE trims and tries formats for the rest only
-        parts.append(f"TRY_CAST({c} AS TIMESTAMPTZ)")
-        parts.append(f"TRY_CAST({v} AS TIMESTAMPTZ)")
-        parts.append(f"try_strptime({v}, '%Y-%m-%d %H:%M:%S %z')")
-        formats = DEFAULT_DATE_FORMATS
-    fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
-    parts.append(f"CAST(try_strptime({v}, {fmt_list}) AS TIMESTAMPTZ)")
-    return "COALESCE(" + ", ".join(parts) + ")"
+    if formats:
+        fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
+        return f"CAST(try_strptime({v}, {fmt_list}) AS TIMESTAMPTZ)"
+    fmt_list = "[" + ", ".join(_lit(f) for f in DEFAULT_DATE_FORMATS) + "]"
+    # most values cast as they are; the rest are trimmed and tried in the listed formats (the
+    # lambda names the trimmed text once, so that it is not computed for every row beforehand)
+    tried = (
+        f"list_transform([{v}], lambda x: COALESCE(TRY_CAST(x AS TIMESTAMPTZ), "
+        f"try_strptime(x, '%Y-%m-%d %H:%M:%S %z'), "
+        f"CAST(try_strptime(x, {fmt_list}) AS TIMESTAMPTZ)))[1]"
+    )
+    return f"COALESCE(TRY_CAST({c} AS TIMESTAMPTZ), {tried})"
 
 
 def _looks_decimal_comma(con: duckdb.DuckDBPyConnection, raw: _Raw, cols: list[str]) -> bool:
@@ -511,7 +514,7 @@ def _looks_decimal_comma(con: duckdb.DuckDBPyConnection, raw: _Raw, cols: list[s
 
 @dataclass(frozen=True)
 class _Profile:
-    """What one pass over a Parquet file's text columns found (see :func:`_profile`)."""
+    """What one pass over a file's text columns found (see :func:`_profile`)."""
 
     clean: frozenset[str]
     """Source columns none of whose values is empty or has a leading or trailing space."""
@@ -526,9 +529,10 @@ _MAX_CODES = 256
 
 
 def _profile(con: duckdb.DuckDBPyConnection, raw: _Raw, mapping: dict[str, str]) -> _Profile:
-    """One scan of a Parquet file: which id columns need no trimming, the distinct statuses and
-    currencies. Every later query then reads those columns as they are (parsing every value in
-    every query is most of its cost) and maps the few statuses and currencies by value."""
+    """One scan of a loaded file: which id columns need no trimming, the distinct statuses and
+    currencies. The staged rows then take those columns as they are and map the few statuses
+    and currencies by value (for Parquet, every later query parses the rows again: trimming and
+    mapping every value in every query would be most of its cost)."""
     ids = [mapping[c] for c in _ID_COLUMNS if c in mapping and raw.columns[mapping[c]] == "VARCHAR"]
     coded = {
         c: mapping[c]
@@ -570,6 +574,11 @@ def _lookup(
     return f"CASE {_q(column)} {cases} ELSE NULL END" if cases else "NULL"
 
 
+def blank(text: str) -> str:
+    """SQL: the text ``text`` is NULL or spaces only."""
+    return f"{text} IS NULL OR regexp_full_match({text}, ' *')"
+
+
 def _stage_select(
     con: duckdb.DuckDBPyConnection,
     index: int,
@@ -581,8 +590,8 @@ def _stage_select(
 ) -> str:
     """SELECT producing the staged rows of one file: parsed columns plus the first problem.
 
-    With a ``profile`` (Parquet), text columns known to need no trimming are taken as they are
-    and the status and currency are looked up from their few distinct values.
+    With a ``profile``, text columns known to need no trimming are taken as they are and the
+    status and currency are looked up from their few distinct values.
     """
     clean = profile.clean if profile else frozenset()
     formats: tuple[str, ...] = (
@@ -607,7 +616,9 @@ def _stage_select(
             example = formats[0] if formats else "2024-01-31 or 2024-01-31 14:05:00"
             if dtype == "VARCHAR":
                 # blank values are unparsed ones: test the cheap condition first
-                missing = f"({expr}) IS NULL AND nullif(trim({raw_text}), '') IS NULL"
+                # (a regex, not trim: the parse's trimmed text must not be computed for every
+                # row as a common subexpression)
+                missing = f"({expr}) IS NULL AND ({blank(raw_text)})"
             else:  # typed dates and timestamps: only a missing value is a problem
                 missing = f"{_q(src)} IS NULL"
             checks.append((missing, src, "''", "missing date"))
@@ -626,7 +637,7 @@ def _stage_select(
             if dtype == "VARCHAR":
                 checks.append(
                     (
-                        f"({expr}) IS NULL AND nullif(trim({raw_text}), '') IS NOT NULL",
+                        f"({expr}) IS NULL AND NOT ({blank(raw_text)})",
                         src,
                         raw_text,
                         "not a number",
@@ -680,29 +691,43 @@ def _stage_select(
             if canon in mapping and canon in profile.values:
                 out[canon] = _lookup(con, mapping[canon], out[canon], profile.values[canon])
 
-    problem_col = "CASE " + " ".join(f"WHEN {c} THEN {_lit(col)}" for c, col, _, _ in checks)
-    problem_val = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, _, v, _ in checks)
-    problem_why = "CASE " + " ".join(f"WHEN {c} THEN {_lit(r)}" for c, _, _, r in checks)
     skip_missing = preset.skip_missing_customer
     cust_reason = (
         "no customer id (the row cannot be attributed to a customer)"
         if skip_missing
         else "missing customer id"
     )
-    problem_col += f" WHEN {no_customer} THEN {_lit(cust)} ELSE NULL END"
-    problem_val += f" WHEN {no_customer} THEN '' ELSE NULL END"
-    problem_why += f" WHEN {no_customer} THEN {_lit(cust_reason)} ELSE NULL END"
-    kind = (
-        f"CASE WHEN {no_customer} AND {_lit('skip' if skip_missing else 'reject')} = 'skip' "
-        "AND (" + (" OR ".join(c for c, *_ in checks) or "FALSE") + ") IS NOT TRUE "
-        "THEN 'skipped' ELSE 'rejected' END"
-    )
+    # The first problem of a row, by number: each condition is evaluated once, on the rows no
+    # earlier one matched (its column, value and reason are picked by the number outside).
+    checks.append((no_customer, cust, "''", cust_reason))
+    first = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, (c, *_) in enumerate(checks, 1))
+    values = {i: v for i, (_, _, v, _) in enumerate(checks, 1) if v != "''"}
     cols_sql = ",\n  ".join(f"{expr} AS {_q(c)}" for c, expr in out.items())
-    return (
+    passed = "".join(f",\n  {v} AS __pv{i}" for i, v in values.items())
+    inner = (
         f"SELECT {index} AS __file, CAST({raw.line_expr} AS BIGINT) AS __line,\n  {cols_sql},\n"
-        f"  {problem_col} AS __pcol, {problem_val} AS __pval, {problem_why} AS __pwhy,\n"
-        f"  {kind} AS __pkind\n"
-        f"FROM {raw.relation}"
+        f"  {first} END AS __pidx{passed}\nFROM {raw.relation}"
+    )
+
+    def pick(parts: list[str]) -> str:
+        return (
+            "CASE __pidx " + " ".join(f"WHEN {i} THEN {p}" for i, p in enumerate(parts, 1)) + " END"
+        )
+
+    dropped = ", ".join(["__pidx", *(f"__pv{i}" for i in values)])
+    skipped = (
+        f"CASE WHEN __pidx = {len(checks)} THEN 'skipped' ELSE 'rejected' END"
+        if skip_missing
+        else "'rejected'"
+    )
+    return (
+        f"SELECT * EXCLUDE ({dropped}),\n"
+        f"  {pick([_lit(col) for _, col, _, _ in checks])} AS __pcol,\n"
+        f"  {pick([f'__pv{i}' if i in values else chr(39) * 2 for i in range(1, len(checks) + 1)])}"
+        " AS __pval,\n"
+        f"  {pick([_lit(r) for *_, r in checks])} AS __pwhy,\n"
+        f"  {skipped} AS __pkind\n"
+        f"FROM ({inner})"
     )
 
 
@@ -852,7 +877,7 @@ def read_orders(
             raw.report.columns = mapping
             has_order_ids = has_order_ids and "order_id" in mapping
             raws.append(raw)
-            profile = _profile(con, raw, mapping) if source.format == "parquet" else None
+            profile = _profile(con, raw, mapping)
             selects.append(_stage_select(con, i, raw, mapping, preset, options, profile))
             contact_selects.append(_contact_select(i, raw, mapping))
         say("validating rows")
