@@ -517,7 +517,7 @@ class _Profile:
     """What one pass over a file's text columns found (see :func:`_profile`)."""
 
     clean: frozenset[str]
-    """Source columns none of whose values is empty or has a leading or trailing space."""
+    """Source columns none of whose values is empty or has a space."""
     values: dict[str, list[str | None]]
     """Canonical column (``status``, ``currency``) -> its distinct source values."""
 
@@ -541,10 +541,8 @@ def _profile(con: duckdb.DuckDBPyConnection, raw: _Raw, mapping: dict[str, str])
     }
     if not ids and not coded:
         return _Profile(frozenset(), {})
-    dirty = [
-        f"bool_or(starts_with({_q(c)}, ' ') OR ends_with({_q(c)}, ' ') OR {_q(c)} = '')"
-        for c in ids
-    ]
+    # a space anywhere (one memchr) or an empty value: such a column is trimmed as usual
+    dirty = [f"bool_or(contains({_q(c)}, ' ') OR {_q(c)} = '')" for c in ids]
     keys = [_q(src) for src in coded.values()]
     select = ", ".join(keys + dirty) or "count(*)"
     group = " GROUP BY ALL" if keys else ""
