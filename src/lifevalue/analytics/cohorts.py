@@ -1,11 +1,17 @@
-"""Monthly first-purchase cohorts: who of each cohort buys in month k, and what they spend."""
+"""Monthly first-purchase cohorts: who of each cohort buys in month k, and what they spend.
+
+Counted from retention's per-customer month masks (see :mod:`lifevalue.analytics.retention`):
+a cohort's buyers in month k are its customers with the bit of month ``cohort + k``; its revenue
+that of its customers' days in that month, the customer-days joined to their customer's first
+purchase month.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING
 
-from lifevalue.analytics.orders import ensure_timeline
+from lifevalue.analytics.retention import BITS, CELLS, monthly_counts
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -29,41 +35,44 @@ def compute_cohorts(ingested: Ingested, *, end: date, table: str = "cohorts") ->
     cohort's net spend in month k (refunds on their own day). Every month from the cohort month
     to the month of ``end`` has a row, with zeros where nobody bought.
     """
-    timeline = ensure_timeline(ingested, end)
-    # a purchase day counts its customer as active in its month when the previous purchase day
-    # lies in an earlier month (or there is none): one count per customer and month
-    ingested.con.execute(
+    counts = monthly_counts(ingested, end, None)
+    con = ingested.con
+    if counts is None:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {table} AS
+            SELECT '' AS cohort, 0::BIGINT AS month_index, 0::BIGINT AS cohort_size,
+                   0::BIGINT AS active_customers, 0.0::DOUBLE AS retention,
+                   0.0::DOUBLE AS revenue, 0.0::DOUBLE AS cumulative_revenue_per_customer
+            WHERE false
+            """
+        )
+        return
+    n = counts.months
+    con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
-        WITH t AS (
-            SELECT date_trunc('month', first_day) AS cohort_month,
-                   datediff('month', date_trunc('month', first_day), local_date) AS month_index,
-                   n_orders > 0 AND (prev_day IS NULL
-                     OR prev_day < date_trunc('month', local_date)) AS first_in_month,
-                   amount, local_date
-            FROM {timeline} WHERE first_day IS NOT NULL
-        ), cells AS (
-            SELECT cohort_month, month_index,
-                   count(*) FILTER (first_in_month) AS active_customers,
-                   sum(amount) FILTER (local_date >= cohort_month) AS revenue
-            FROM t GROUP BY ALL
-        ), firsts AS (
-            SELECT cohort_month, active_customers AS cohort_size FROM cells WHERE month_index = 0
+        WITH sizes AS (
+            SELECT pos AS c, CAST(customers AS BIGINT) AS cohort_size
+            FROM {BITS} WHERE kind = 'n'
         ), grid AS (
-            SELECT s.cohort_month, s.cohort_size, k.month_index
-            FROM firsts s, LATERAL (SELECT unnest(range(0, CAST(datediff('month', s.cohort_month,
-                DATE '{end}') AS BIGINT) + 1)) AS month_index) k
+            SELECT c, cohort_size, k FROM sizes JOIN range({n}) t(k) ON k < {n} - c
+        ), active AS (
+            SELECT fi AS c, pos - fi AS k, CAST(customers AS BIGINT) AS active
+            FROM {BITS} WHERE kind = 'm'
         )
-        SELECT strftime(g.cohort_month, '%Y-%m') AS cohort,
-               g.month_index,
+        SELECT strftime(DATE '{counts.origin}' + to_months(CAST(g.c AS INTEGER)), '%Y-%m')
+                 AS cohort,
+               g.k AS month_index,
                g.cohort_size,
-               coalesce(c.active_customers, 0) AS active_customers,
-               coalesce(c.active_customers, 0) / g.cohort_size AS retention,
-               coalesce(c.revenue, 0.0) AS revenue,
-               sum(coalesce(c.revenue, 0.0)) OVER (PARTITION BY g.cohort_month
-                   ORDER BY g.month_index) / g.cohort_size AS cumulative_revenue_per_customer
+               coalesce(a.active, 0) AS active_customers,
+               coalesce(a.active, 0) / g.cohort_size AS retention,
+               coalesce(x.revenue, 0.0) AS revenue,
+               sum(coalesce(x.revenue, 0.0)) OVER (PARTITION BY g.c ORDER BY g.k)
+                 / g.cohort_size AS cumulative_revenue_per_customer
         FROM grid g
-        LEFT JOIN cells c USING (cohort_month, month_index)
+        LEFT JOIN active a USING (c, k)
+        LEFT JOIN {CELLS} x ON x.fi = g.c AND x.mi = g.c + g.k
         ORDER BY cohort, month_index
         """
     )

@@ -15,8 +15,6 @@ Rules (documented in the README, "How orders are counted"):
 
 from __future__ import annotations
 
-from datetime import date
-
 from lifevalue.io.reader import Ingested
 
 #: Contact columns looked up per customer (their latest non-empty value).
@@ -46,36 +44,3 @@ def ensure_order_tables(ingested: Ingested) -> None:
         """
     )
     ingested.cache["purchases"] = True
-
-
-def ensure_timeline(ingested: Ingested, end: date) -> str:
-    """The customer-days up to ``end`` with each customer's purchase neighbours (a table).
-
-    Columns: ``customer_id``, ``local_date``, ``n_orders``, ``gross`` and ``amount`` of
-    ``customer_days``, plus ``first_day`` (the customer's first purchase day up
-    to ``end``; NULL for customers with refunds only), ``prev_day`` and ``next_day`` (the
-    nearest purchase days before and after this day; NULL at the ends). Retention and cohorts
-    read it; it is built once per ``end``. Returns the table name.
-    """
-    ensure_order_tables(ingested)
-    name = "customer_timeline"
-    key = f"timeline_end:{end.isoformat()}"
-    if ingested.cache.get("timeline") == key:
-        return name
-    ingested.con.execute(
-        f"""
-        CREATE OR REPLACE TABLE {name} AS
-        SELECT customer_id, local_date, n_orders, gross, amount,
-               min(local_date) FILTER (n_orders > 0) OVER (PARTITION BY customer_id)
-                 AS first_day,
-               max(local_date) FILTER (n_orders > 0) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                 AND 1 PRECEDING) AS prev_day,
-               min(local_date) FILTER (n_orders > 0) OVER (w ROWS BETWEEN 1 FOLLOWING
-                 AND UNBOUNDED FOLLOWING) AS next_day
-        FROM customer_days
-        WHERE local_date <= DATE '{end}'
-        WINDOW w AS (PARTITION BY customer_id ORDER BY local_date)
-        """
-    )
-    ingested.cache["timeline"] = key
-    return name
