@@ -13,7 +13,6 @@ from lifevalue.segments.rfm import (
     quantile_scores,
     rfm_groups,
     rfm_scores,
-    tie_counts,
 )
 
 # The grid of the module docstring, restated here: group -> cells (R, FM) with FM = (F + M) // 2.
@@ -85,12 +84,34 @@ def test_missing_value_scores_worst() -> None:
     assert quantile_scores([np.nan, 1.0, 2.0, 3.0, 4.0], higher_is_better=False).tolist()[0] == 1
 
 
-def test_tie_counts_against_brute_force() -> None:
+def _scores_by_definition(x: np.ndarray, higher_is_better: bool, bins: int = 5) -> list[int]:
+    """1 + floor(bins x share strictly worse), NaN the worst, by brute force."""
+    worst = -np.inf if higher_is_better else np.inf
+    v = np.where(np.isnan(x), worst, x)
+    worse = (v[:, None] > v[None, :]) if higher_is_better else (v[:, None] < v[None, :])
+    return (1 + worse.sum(1) * bins // len(v)).tolist()
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_quantile_scores_against_brute_force(higher_is_better: bool) -> None:
     rng = np.random.default_rng(0)
-    for x in (rng.integers(0, 9, 300).astype(float), rng.random(300).round(2)):
-        below, above = tie_counts(x)
-        assert (below == (x[:, None] > x[None, :]).sum(1)).all()
-        assert (above == (x[:, None] < x[None, :]).sum(1)).all()
+    for size in (1, 2, 3, 4, 5, 6, 9, 10, 11, 37, 300):
+        for x in (
+            rng.integers(0, 9, size).astype(float),  # heavy ties, counted
+            rng.random(size).round(2),  # doubles, by quantile
+            np.where(rng.random(size) < 0.3, np.nan, rng.integers(0, 4, size)),  # missing
+            np.full(size, np.nan),
+        ):
+            got = quantile_scores(x, higher_is_better=higher_is_better).tolist()
+            assert got == _scores_by_definition(x, higher_is_better), (size, x)
+    x = rng.integers(0, 50, 200).astype(float)
+    assert quantile_scores(x, bins=3).tolist() == _scores_by_definition(x, True, bins=3)
+
+
+def test_wide_integers_and_empty_input() -> None:
+    x = np.array([0, 10**12, 5, 10**12, -(10**9), 7], dtype=float)  # a range too wide to count
+    assert quantile_scores(x).tolist() == _scores_by_definition(x, True)
+    assert quantile_scores(np.array([])).tolist() == []
 
 
 def _customers() -> pd.DataFrame:

@@ -8,7 +8,8 @@ off. Four kinds of rule exist:
 ``conditions``
     All conditions in ``when`` hold, each ``"column OP value"`` with OP one of
     ``== != < <= > >=`` and value a number, a quoted string, ``true``/``false``, a column, or
-    ``NUMBER * column``.
+    ``NUMBER * column``. A missing value satisfies only ``!=``; values of different kinds
+    (a number and text) are never equal and cannot be ordered.
 ``top_share``
     The value of ``column`` is in the top ``share`` of customers: fewer than ``share × N`` of
     the N customers with a value have a strictly higher one (equal values are treated alike),
@@ -27,6 +28,9 @@ off. Four kinds of rule exist:
 Every rule also accepts ``when`` (extra conditions) and ``requires`` (columns that must exist and
 be non-zero for someone, else the segment is skipped with a notice).
 
+Each rule becomes a DuckDB SQL expression (see :mod:`lifevalue.segments.sql`), evaluated on a
+table of the analysis (``lifevalue analyze``) or on a registered DataFrame alike.
+
 The default segments: first_time, repeat, big_spender (top 10 % by total_spend), high_aov (top 20 %
 by average_order_value), full_price, discount_shopper, vip (top 5 % by predicted_clv, else by
 spend_12m, with 3+ orders), at_risk, lapsed (365+ days without an order) and cart_abandoner.
@@ -35,38 +39,47 @@ spend_12m, with 3+ orders), at_risk, lapsed (365+ days without an order) and car
 from __future__ import annotations
 
 import math
-import operator
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
-
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Final
 
 from lifevalue.errors import ConfigError, InputError
 from lifevalue.segments import rfm
+from lifevalue.segments.sql import (
+    INTEGER_TYPES,
+    Relation,
+    base_type,
+    ceil_share,
+    frame_relation,
+    literal,
+    number_literal,
+    quote,
+    text_literal,
+    type_class,
+)
 
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
+    BoolArray = npt.NDArray[np.bool_]
 
 _NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 _IDENT_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COND_RE: Final = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
 _SCALED_RE: Final = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*\s*(\S+)$")
-_OPS: Final[dict[str, Callable[[Any, Any], Any]]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
+#: Condition operators and their SQL.
+_OPS: Final[dict[str, str]] = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 #: Cart event columns (see :func:`read_cart_events`).
 CART_COLUMNS: Final = ("customer_id", "created_at", "converted")
+#: Name of the cart events in the connection while segmenting.
+CART_EVENTS: Final = "__lv_cart_events"
 
 
 class SkipSegment(Exception):
@@ -140,20 +153,66 @@ class Condition:
         """The columns the condition reads."""
         return (self.column,) if self.other is None else (self.column, self.other)
 
-    def evaluate(self, customers: pd.DataFrame) -> BoolArray:
-        """True where the condition holds; a missing value never satisfies it."""
-        left = customers[self.column]
-        right: Any = self.literal
+    def sql(self, rel: Relation) -> str:
+        """SQL that is true where the condition holds.
+
+        A missing value (NULL, NaN) satisfies only ``!=`` (as NaN compares in pandas). Numbers
+        and booleans compare as numbers, text with text, dates and times with each other or a
+        quoted date; values of different kinds are never equal (``==`` is false, ``!=`` true)
+        and cannot be ordered (a :class:`ConfigError`).
+        """
+        left, left_kind = _operand(rel, self.column)
         if self.other is not None:
-            right = customers[self.other]
+            right, right_kind = _operand(rel, self.other)
             if self.factor != 1.0:
-                right = right * self.factor
-        try:
-            result = _OPS[self.op](left, right)
-        except TypeError as exc:
-            raise ConfigError(f"condition {self.text!r} cannot compare these types: {exc}") from exc
-        out: BoolArray = pd.Series(result).to_numpy(dtype=bool, na_value=False)
-        return out
+                if right_kind not in ("number", "bool"):
+                    raise self._mismatch(rel, right_kind, "number")
+                right, right_kind = f"{number_literal(self.factor)} * {right}", "number"
+        elif isinstance(self.literal, bool):
+            right_kind = "bool"
+            right = literal(self.literal) if left_kind == "bool" else str(int(self.literal))
+        elif isinstance(self.literal, str):
+            right, right_kind = text_literal(self.literal), "text"
+        else:
+            assert self.literal is not None
+            right, right_kind = number_literal(self.literal), "number"
+            if (
+                base_type(rel.types[self.column]) in INTEGER_TYPES
+                and self.literal.is_integer()
+                and abs(self.literal) < 2**53
+            ):
+                right = str(int(self.literal))  # the same test, without a cast per row
+        if left_kind == "bool" and right_kind == "number":
+            left, left_kind = f"CAST({left} AS TINYINT)", "number"
+        if right_kind == "bool" and left_kind == "number" and self.other is not None:
+            right, right_kind = f"CAST({right} AS TINYINT)", "number"
+        numeric = {left_kind, right_kind} <= {"number", "bool"}
+        dated = left_kind == "temporal" and (
+            right_kind == "temporal" or (right_kind == "text" and self.other is None)
+        )
+        if not (numeric or dated or left_kind == right_kind != "other"):
+            if self.op == "==":
+                return "false"
+            if self.op == "!=":
+                return "true"
+            raise self._mismatch(rel, left_kind, right_kind)
+        if self.op == "!=":
+            return f"coalesce({left} <> {right}, true)"
+        return f"{left} {_OPS[self.op]} {right}"
+
+    def _mismatch(self, rel: Relation, left: str, right: str) -> ConfigError:
+        return ConfigError(
+            f"condition {self.text!r} cannot compare these types: {left} "
+            f"({rel.types[self.column]}) and {right}"
+        )
+
+
+def _operand(rel: Relation, column: str) -> tuple[str, str]:
+    """SQL for a column in a condition and its kind (see :func:`type_class`)."""
+    kind = type_class(rel.types[column])
+    if kind == "text" and rel.types[column].upper().startswith("ENUM"):
+        return f"CAST({quote(column)} AS VARCHAR)", kind
+    return rel.ref(column), kind
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -161,21 +220,106 @@ class Condition:
 
 @dataclass
 class Context:
-    """What rules may use besides the summary: cart events, the end date, and notices to add."""
+    """What rules may use besides the customers: cart events, the end date, notices to add.
 
-    cart_events: pd.DataFrame | None = None
-    as_of: pd.Timestamp | None = None
+    Attributes
+    ----------
+    cart_events
+        Name of the prepared cart events in the connection (see :func:`register_cart_events`),
+        or None without them.
+    as_of
+        End of the observation window (naive UTC); default the end of the data.
+    notices
+        One line per skipped segment or fallback.
+    cart_tables, cart_flags
+        Temporary tables of cart abandoners made while building the SQL (one per rule; the
+        caller drops them) and the SQL testing membership of each (a subquery).
+    """
+
+    cart_events: str | None = None
+    as_of: datetime | None = None
     notices: list[str] = field(default_factory=list)
-    _higher: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    cart_tables: list[str] = field(default_factory=list)
+    cart_flags: list[str] = field(default_factory=list)
 
-    def top_share(
-        self, customers: pd.DataFrame, column: str, share: float, above: float
-    ) -> BoolArray:
-        """:func:`top_share_mask` of a column, sorting each column once per evaluation."""
-        x = _numeric(customers, column)
-        if column not in self._higher:
-            self._higher[column] = rfm.tie_counts(np.where(np.isnan(x), -np.inf, x))[1]
-        return top_share_mask(x, share, above, self._higher[column])
+    def cart_flag(self, rel: Relation, window_days: float, min_abandoned: int) -> str:
+        """SQL that is true for customers with ``min_abandoned`` recent unconverted carts.
+
+        The abandoners go to a temporary table; the SQL tests membership (a subquery).
+        """
+        assert self.cart_events is not None
+        con = rel.con
+        events = quote(self.cart_events)
+        end = self.as_of if self.as_of is not None else _end_of_data(rel, events)
+        if end is None:
+            return "false"
+        start = end - timedelta(days=window_days)
+        name = f"__lv_cart_{len(self.cart_tables)}"
+        recent = (
+            f"SELECT customer_id, created_at FROM {events} WHERE NOT converted "
+            f"AND created_at > {_timestamp(start)} AND created_at <= {_timestamp(end)}"
+        )
+        if rel.has("last_purchase"):
+            # carts after the customer's last purchase day; customers unknown to the summary
+            # drop out (only the customers with recent carts are looked up)
+            cid = f"CAST({quote('customer_id')} AS VARCHAR)"
+            last = f"date_trunc('day', CAST({quote('last_purchase')} AS TIMESTAMP))"
+            recent = (
+                f"WITH r AS ({recent}), l AS (SELECT {cid} AS customer_id, min({last}) AS day "
+                f"FROM {rel.source} WHERE {cid} IN (SELECT customer_id FROM r) GROUP BY 1) "
+                "SELECT r.customer_id, r.created_at FROM r JOIN l USING (customer_id) "
+                "WHERE date_trunc('day', CAST(r.created_at AS TIMESTAMP)) > l.day"
+            )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT customer_id FROM ({recent}) "
+            f"GROUP BY customer_id HAVING count(*) >= {int(min_abandoned)}"
+        ).fetchall()
+        self.cart_tables.append(name)
+        flag = f"(CAST({quote('customer_id')} AS VARCHAR) IN (SELECT customer_id FROM {name}))"
+        self.cart_flags.append(flag)
+        return flag
+
+    def drop_cart_tables(self, con: Any) -> None:
+        """Drop the temporary tables made by :meth:`cart_flag`."""
+        for name in self.cart_tables:
+            con.execute(f"DROP TABLE IF EXISTS {name}").fetchall()
+        self.cart_tables.clear()
+
+
+def _timestamp(value: datetime) -> str:
+    return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+
+
+def _end_of_data(rel: Relation, events: str) -> datetime | None:
+    """End of the observation window: last purchase + days since it, else the last cart event."""
+    end: datetime | None = None
+    if rel.has("last_purchase") and rel.has("days_since_last_order") and rel.n:
+        days = rel.numeric("days_since_last_order")
+        micros = rel.con.execute(  # in microseconds since 1970: integers add fast
+            f"SELECT max(epoch_us(CAST({quote('last_purchase')} AS TIMESTAMP)) + "
+            f"CAST(round(CAST({days} AS DOUBLE) * 86400000000e0) AS BIGINT)) FROM {rel.source}"
+        ).fetchall()[0][0]
+        if micros is not None:
+            latest = datetime(1970, 1, 1) + timedelta(microseconds=int(micros))
+            # the whole last day counts
+            day = datetime.combine(latest.date(), time())
+            end = day + timedelta(days=1) - timedelta(microseconds=1)
+    if end is None:
+        latest = rel.con.execute(f"SELECT max(created_at) FROM {events}").fetchall()[0][0]
+        end = None if latest is None else _naive(latest)
+    return end
+
+
+def _naive(value: Any) -> datetime:
+    """A datetime (or pandas Timestamp, or date) as naive UTC."""
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    moment = value if isinstance(value, datetime) else datetime.combine(value, time())
+    if moment.tzinfo is not None:
+        from datetime import UTC
+
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 @dataclass(frozen=True)
@@ -190,31 +334,31 @@ class Segment:
 
     rule: str = ""
 
-    def evaluate(self, customers: pd.DataFrame, ctx: Context) -> BoolArray:
-        """Membership per customer; raises :class:`SkipSegment` when it cannot be decided."""
+    def sql(self, rel: Relation, ctx: Context) -> str:
+        """SQL for membership; raises :class:`SkipSegment` when it cannot be decided."""
         for col in self.requires:
-            if col not in customers.columns:
+            if not rel.has(col):
                 raise SkipSegment(f"{self.name}: skipped, the customers have no column {col!r}")
-            values = customers[col]
-            if not (values.notna() & (values != 0)).any():
+            if not rel.nonzero(col):
                 raise SkipSegment(
                     f"{self.name}: skipped, column {col!r} is empty or zero for every customer "
                     "(the input probably has no such data)"
                 )
         for cond in self.when:
             for col in cond.columns:
-                if col not in customers.columns:
+                if not rel.has(col):
                     raise SkipSegment(
                         f"{self.name}: skipped, condition {cond.text!r} names column {col!r} "
                         "which the customers do not have"
                     )
-        mask = self._members(customers, ctx)
-        for cond in self.when:
-            mask &= cond.evaluate(customers)
-        return mask
+        parts = [self._members(rel, ctx), *(cond.sql(rel) for cond in self.when)]
+        parts = [p for p in parts if p != "true"]
+        if not parts:
+            return "true"
+        return parts[0] if len(parts) == 1 else " AND ".join(f"({p})" for p in parts)
 
-    def _members(self, customers: pd.DataFrame, ctx: Context) -> BoolArray:
-        return np.ones(len(customers), dtype=bool)
+    def _members(self, rel: Relation, ctx: Context) -> str:
+        return "true"
 
 
 @dataclass(frozen=True)
@@ -224,12 +368,30 @@ class ConditionsSegment(Segment):
     rule: str = "conditions"
 
 
-def top_share_mask(
-    values: npt.ArrayLike,
-    share: float,
-    above: float = 0.0,
-    higher: npt.NDArray[np.int64] | None = None,
-) -> BoolArray:
+def top_share_sql(rel: Relation, column: str, share: float, above: float = 0.0) -> str:
+    """SQL that is true for values in the top ``share``: fewer than ``share × N`` are higher.
+
+    Missing values are never in the top and do not count in N; equal values are treated alike.
+    Fewer than ``ceil(share × N)`` values are higher than ``x`` exactly when ``x`` is at least
+    the ``ceil(share × N)``-th largest value. Members must also be above ``above``.
+    """
+    x = rel.numeric(column)
+    valid = rel.stat(column).valid
+    if valid == 0:
+        return "false"
+    top = ceil_share(share, valid)
+
+    def build(values: list[object]) -> str:
+        threshold = values[0]
+        at_least = f"{x} >= {literal(threshold)}"
+        if isinstance(threshold, int | float) and threshold > above:
+            return at_least  # implies the value is above ``above``
+        return f"{at_least} AND {x} > {number_literal(above)}"
+
+    return rel.when_known([(column, valid - top + 1)], build)
+
+
+def top_share_mask(values: npt.ArrayLike, share: float, above: float = 0.0) -> BoolArray:
     """True for values in the top ``share``: fewer than ``share × N`` values are strictly higher.
 
     Parameters
@@ -240,35 +402,24 @@ def top_share_mask(
         Fraction in (0, 1].
     above
         Members must also have a value strictly above this.
-    higher
-        Precomputed counts of strictly higher values (from :func:`rfm.tie_counts`), if known.
 
     Returns
     -------
     numpy.ndarray of bool
+        (The SQL of :func:`top_share_sql`.)
     """
-    x = np.asarray(values, dtype=np.float64)
-    valid = ~np.isnan(x)
-    if higher is None:
-        _, higher = rfm.tie_counts(np.where(valid, x, -np.inf))
-    n = int(valid.sum())
-    out: BoolArray = valid & (higher < share * n) & (x > above)
-    return out
+    import numpy as np
+    import pandas as pd
 
-
-def _numeric(customers: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
+    rel = frame_relation(pd.DataFrame({"v": np.asarray(values, dtype=np.float64)}))
     try:
-        return pd.to_numeric(customers[column], errors="raise").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"column {column!r} is not numeric: {exc}", column=column) from exc
-
-
-def _has_values(customers: pd.DataFrame, column: str | None) -> bool:
-    return (
-        column is not None and column in customers.columns and bool(customers[column].notna().any())
-    )
+        rel.inspect(["v"])
+        sql = rel.resolve(top_share_sql(rel, "v", share, above))
+        out = rel.con.execute(f"SELECT coalesce({sql}, false) AS m FROM {rel.source}").fetchnumpy()
+    finally:
+        rel.con.close()
+    mask: BoolArray = np.asarray(out["m"], dtype=bool)
+    return mask
 
 
 @dataclass(frozen=True)
@@ -281,10 +432,10 @@ class TopShareSegment(Segment):
     above: float = 0.0
     rule: str = "top_share"
 
-    def _members(self, customers: pd.DataFrame, ctx: Context) -> BoolArray:
+    def _members(self, rel: Relation, ctx: Context) -> str:
         column = self.column
-        if not _has_values(customers, column):
-            if not _has_values(customers, self.fallback_column):
+        if not rel.has_values(column):
+            if not rel.has_values(self.fallback_column):
                 raise SkipSegment(
                     f"{self.name}: skipped, no values in column {self.column!r}"
                     + (f" nor {self.fallback_column!r}" if self.fallback_column else "")
@@ -295,7 +446,7 @@ class TopShareSegment(Segment):
                 f"{self.name}: no {self.column!r} (no model predictions?), "
                 f"ranked by {column!r} instead"
             )
-        return ctx.top_share(customers, column, self.share, self.above)
+        return top_share_sql(rel, column, self.share, self.above)
 
 
 @dataclass(frozen=True)
@@ -308,23 +459,21 @@ class AtRiskSegment(Segment):
     overdue_factor: float = 2.0
     rule: str = "at_risk"
 
-    def _members(self, customers: pd.DataFrame, ctx: Context) -> BoolArray:
-        if self.value_column not in customers.columns:
+    def _members(self, rel: Relation, ctx: Context) -> str:
+        if not rel.has(self.value_column):
             raise SkipSegment(f"{self.name}: skipped, no column {self.value_column!r}")
-        valuable = ctx.top_share(customers, self.value_column, self.value_top_share, 0.0)
-        n = len(customers)
-        overdue = np.zeros(n, dtype=bool)
-        have_gap = {"days_since_last_order", "mean_days_between_orders"} <= set(customers.columns)
+        valuable = top_share_sql(rel, self.value_column, self.value_top_share, 0.0)
+        overdue = "false"
+        have_gap = rel.has("days_since_last_order") and rel.has("mean_days_between_orders")
         if have_gap:
-            since = _numeric(customers, "days_since_last_order")
-            gap = _numeric(customers, "mean_days_between_orders")
-            with np.errstate(invalid="ignore"):
-                overdue = since > self.overdue_factor * gap
-        if _has_values(customers, "probability_alive"):
-            alive = _numeric(customers, "probability_alive")
-            with np.errstate(invalid="ignore"):
-                gone = np.where(np.isnan(alive), overdue, alive < self.max_probability_alive)
-            if np.isnan(alive).any():
+            since = rel.numeric("days_since_last_order")
+            gap = rel.numeric("mean_days_between_orders")
+            overdue = f"{since} > {number_literal(self.overdue_factor)} * {gap}"
+        if rel.has_values("probability_alive"):
+            alive = rel.numeric("probability_alive")
+            limit = number_literal(self.max_probability_alive)
+            gone = f"CASE WHEN {alive} IS NULL THEN {overdue} ELSE {alive} < {limit} END"
+            if rel.stat("probability_alive").valid < rel.n:
                 ctx.notices.append(
                     f"{self.name}: customers without probability_alive judged by their gap "
                     "between orders instead"
@@ -340,8 +489,7 @@ class AtRiskSegment(Segment):
                 f"{self.name}: skipped, needs probability_alive or days_since_last_order and "
                 "mean_days_between_orders"
             )
-        out: BoolArray = valuable & gone
-        return out
+        return f"({valuable}) AND ({gone})"
 
 
 @dataclass(frozen=True)
@@ -352,41 +500,12 @@ class CartAbandonerSegment(Segment):
     min_abandoned: int = 1
     rule: str = "cart_abandoner"
 
-    def _members(self, customers: pd.DataFrame, ctx: Context) -> BoolArray:
+    def _members(self, rel: Relation, ctx: Context) -> str:
         if ctx.cart_events is None:
             raise SkipSegment(f"{self.name}: skipped, no cart events given (--carts FILE)")
-        if "customer_id" not in customers.columns:
+        if not rel.has("customer_id"):
             raise SkipSegment(f"{self.name}: skipped, the customers have no customer_id")
-        events = ctx.cart_events
-        end = ctx.as_of if ctx.as_of is not None else _end_of_data(customers, events)
-        start = end - pd.Timedelta(days=self.window_days)
-        recent = events[(~events["converted"]) & (events["created_at"] > start)]
-        recent = recent[recent["created_at"] <= end]
-        ids = customers["customer_id"].astype(str)
-        if "last_purchase" in customers.columns:
-            last = pd.to_datetime(customers["last_purchase"]).dt.normalize()
-            last_by_id = pd.Series(last.to_numpy(), index=ids.to_numpy())
-            last_by_id = last_by_id[~last_by_id.index.duplicated()]
-            after = recent["created_at"].dt.normalize() > recent["customer_id"].map(last_by_id)
-            # customers unknown to the summary map to NaT, compare False, and are dropped anyway
-            recent = recent[after.to_numpy(dtype=bool, na_value=False)]
-        counts = recent.groupby("customer_id").size()
-        found = ids.map(counts).fillna(0).to_numpy(dtype=np.float64)
-        out: BoolArray = found >= self.min_abandoned
-        return out
-
-
-def _end_of_data(customers: pd.DataFrame, events: pd.DataFrame) -> pd.Timestamp:
-    """End of the observation window: last purchase + days since it, else the last cart event."""
-    if {"last_purchase", "days_since_last_order"} <= set(customers.columns) and len(customers):
-        ends = pd.to_datetime(customers["last_purchase"]) + pd.to_timedelta(
-            pd.to_numeric(customers["days_since_last_order"]), unit="D"
-        )
-        end = ends.max()
-        if pd.notna(end):
-            # the whole last day counts
-            return pd.Timestamp(end).normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "us")
-    return pd.Timestamp(events["created_at"].max())
+        return ctx.cart_flag(rel, self.window_days, self.min_abandoned)
 
 
 # --- loading and validation ----------------------------------------------------------------------
@@ -440,6 +559,38 @@ class Rules:
     def enabled(self) -> tuple[Segment, ...]:
         """The segments to evaluate."""
         return tuple(s for s in self.segments if s.enabled)
+
+    @property
+    def required_columns(self) -> frozenset[str]:
+        """The ``requires`` columns of the enabled segments."""
+        return frozenset(c for segment in self.enabled for c in segment.requires)
+
+    @property
+    def ranked_columns(self) -> frozenset[str]:
+        """Columns that may be ranked: the RFM columns and those of top-share rules."""
+        names = set(self.rfm_columns.values())
+        for segment in self.enabled:
+            for attr in ("column", "fallback_column", "value_column"):
+                value = getattr(segment, attr, None)
+                if isinstance(value, str):
+                    names.add(value)
+        return frozenset(names)
+
+    def inspect(self, rel: Relation) -> None:
+        """Gather, in one pass, the statistics of ``rel``'s columns the rules need.
+
+        Those of ranked and required columns, ``probability_alive``, and every float column
+        (NaN counts as missing). Others are only looked up by name: counting the values of a
+        text column of a DataFrame would convert every string.
+        """
+        ranked, required = self.ranked_columns, self.required_columns
+        wanted = ranked | required | {"probability_alive"}
+        floats = {c for c in self.columns if c in rel.types and rel.is_float(c)}
+        rel.inspect(
+            [*self.rfm_columns.values(), *sorted((wanted | floats) - set(self.rfm_columns))],
+            nonzero=required,
+            ranked=ranked,
+        )
 
     @property
     def columns(self) -> frozenset[str]:
@@ -649,6 +800,8 @@ def prepare_cart_events(events: pd.DataFrame, source: str = "cart events") -> pd
     InputError
         A column is missing or a value cannot be read.
     """
+    import pandas as pd
+
     missing = [c for c in CART_COLUMNS if c not in events.columns]
     if missing:
         raise InputError(
@@ -715,6 +868,78 @@ def read_cart_events(path: str | Path) -> pd.DataFrame:
 # --- evaluation ----------------------------------------------------------------------------------
 
 
+def register_cart_events(con: Any, cart_events: pd.DataFrame | None) -> str | None:
+    """Prepare cart events (:func:`prepare_cart_events`) and register them in ``con``.
+
+    Returns
+    -------
+    str or None
+        The name they are registered under (:data:`CART_EVENTS`), None without events.
+    """
+    if cart_events is None:
+        return None
+    con.register(CART_EVENTS, prepare_cart_events(cart_events))
+    return CART_EVENTS
+
+
+def segment_sql(rel: Relation, rules: Rules, ctx: Context) -> dict[str, str]:
+    """SQL for the membership of each enabled segment that can be evaluated, in rule order.
+
+    Skipped segments are absent; their notices (and fallbacks) go to ``ctx.notices``. The SQL
+    reads the columns of ``rel`` and its computed columns by name, and may hold order-statistic
+    placeholders (see :meth:`Relation.resolve`).
+    """
+    rules.inspect(rel)
+    out: dict[str, str] = {}
+    for segment in rules.enabled:
+        try:
+            out[segment.name] = segment.sql(rel, ctx)
+        except SkipSegment as skip:
+            ctx.notices.append(str(skip))
+    if len(out) > 62:
+        raise ConfigError(f"at most 62 segments can be enabled at once, got {len(out)}")
+    return out
+
+
+def code_sql(members: Mapping[str, str]) -> str:
+    """SQL for the segments of a customer as a bit mask (bit i: the i-th segment), BIGINT."""
+    kind = "INTEGER" if len(members) <= 30 else "BIGINT"
+    if not members:
+        return f"CAST(0 AS {kind})"
+    bits = " + ".join(
+        f"CASE WHEN {sql} THEN CAST({1 << i} AS {kind}) ELSE 0 END"
+        for i, sql in enumerate(members.values())
+    )
+    return f"({bits})"
+
+
+#: Up to this many segments the names are looked up by bit mask in a list of every combination.
+_LOOKUP_SEGMENTS: Final = 10
+
+
+def names_sql(members: Mapping[str, str]) -> str:
+    """SQL for the semicolon-separated names of a customer's segments ('' for none), VARCHAR."""
+    names = list(members)
+    if not names:
+        return "''"
+    if len(names) <= _LOOKUP_SEGMENTS:
+        labels = ", ".join(text_literal(label) for label in combination_labels(names))
+        return f"[{labels}][{code_sql(members)} + 1]"
+    return (
+        "concat_ws(';', "
+        + ", ".join(
+            f"CASE WHEN {sql} THEN {text_literal(name)} END" for name, sql in members.items()
+        )
+        + ")"
+    )
+
+
+def combination_labels(names: Sequence[str], codes: Sequence[int] | None = None) -> list[str]:
+    """The label of each bit mask (all ``2 ** len(names)`` of them by default)."""
+    codes = range(1 << len(names)) if codes is None else codes
+    return [";".join(nm for bit, nm in enumerate(names) if (int(c) >> bit) & 1) for c in codes]
+
+
 def behaviour_masks(
     customers: pd.DataFrame,
     rules: Rules,
@@ -741,17 +966,13 @@ def behaviour_masks(
     (dict of name -> bool array, list of notices)
         Skipped segments are absent from the dict.
     """
-    ctx = Context(
-        cart_events=None if cart_events is None else prepare_cart_events(cart_events),
-        as_of=as_of,
-    )
-    masks: dict[str, BoolArray] = {}
-    for segment in rules.enabled:
-        try:
-            masks[segment.name] = segment.evaluate(customers, ctx)
-        except SkipSegment as skip:
-            ctx.notices.append(str(skip))
-    return masks, ctx.notices
+    from lifevalue.segments.assign import _frame_codes
+
+    result = _frame_codes(customers, rules, cart_events=cart_events, as_of=as_of)
+    assert result.code is not None
+    code = result.code
+    masks = {name: (code >> bit) & 1 == 1 for bit, name in enumerate(result.segments)}
+    return masks, result.notices
 
 
 def join_names(masks: Mapping[str, BoolArray], n: int) -> pd.Categorical[str]:
@@ -760,12 +981,22 @@ def join_names(masks: Mapping[str, BoolArray], n: int) -> pd.Categorical[str]:
     Works on the few distinct combinations rather than per row, so 1M rows take milliseconds;
     the result is a categorical of those combinations.
     """
+    import numpy as np
+
     names: Sequence[str] = list(masks)
     if len(names) > 62:
         raise ConfigError(f"at most 62 segments can be enabled at once, got {len(names)}")
     codes = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(names):
         codes |= masks[name].astype(np.int64) << bit
+    return names_categorical(codes, names)
+
+
+def names_categorical(codes: npt.NDArray[np.int64], names: Sequence[str]) -> pd.Categorical[str]:
+    """Bit masks of segments (bit i: ``names[i]``) as a categorical of their labels."""
+    import numpy as np
+    import pandas as pd
+
     if len(names) <= 20:  # few combinations possible: count them instead of sorting
         unique = np.flatnonzero(np.bincount(codes, minlength=1 << len(names)))
         remap = np.zeros(1 << len(names), dtype=np.int64)
@@ -773,7 +1004,5 @@ def join_names(masks: Mapping[str, BoolArray], n: int) -> pd.Categorical[str]:
         inverse = remap[codes]
     else:
         unique, inverse = np.unique(codes, return_inverse=True)
-    labels = [
-        ";".join(nm for bit, nm in enumerate(names) if (int(code) >> bit) & 1) for code in unique
-    ]
+    labels = combination_labels(names, [int(c) for c in unique])
     return pd.Categorical.from_codes(inverse.reshape(-1), categories=pd.Index(labels))

@@ -12,7 +12,8 @@ fewer orders for frequency (``orders``) and less net spend for monetary (``total
 Equal values always get equal scores, whatever their order or customer ids, so the result is
 deterministic; the price is that heavily tied values leave some scores unused (when 60 % of
 customers have one order they all get ``f_score`` 1 and customers with two orders start at 4).
-A missing value counts as the worst and scores 1.
+A missing value counts as the worst and scores 1. The scores are SQL (:func:`score_sql`): each is
+a ``CASE`` over four order statistics of the column, so equal values cannot be told apart.
 
 Groups
 ------
@@ -40,13 +41,22 @@ neither recent nor frequent (lost the least recent).
 
 from __future__ import annotations
 
-from typing import Final
-
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
+from typing import TYPE_CHECKING, Final
 
 from lifevalue.errors import InputError
+from lifevalue.segments.sql import (
+    ColumnStats,
+    Relation,
+    frame_relation,
+    literal,
+    quote,
+    text_literal,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 #: The 11 groups, best first (the order of the categories of ``rfm_group``).
 RFM_GROUPS: Final[tuple[str, ...]] = (
@@ -77,51 +87,133 @@ DEFAULT_RECENCY: Final = "days_since_last_order"
 DEFAULT_FREQUENCY: Final = "orders"
 DEFAULT_MONETARY: Final = "total_spend"
 
-_BINS: Final = 5
-# Group code per (r, fm) cell, as an array indexed [r - 1, fm - 1].
-_GRID_CODES: Final = np.array(
-    [[RFM_GROUPS.index(g) for g in row] for row in RFM_GRID], dtype=np.int8
+#: The columns the RFM step adds, in order, with their DuckDB types.
+RFM_COLUMNS: Final = (
+    ("r_score", "TINYINT"),
+    ("f_score", "TINYINT"),
+    ("m_score", "TINYINT"),
+    ("rfm_group", "VARCHAR"),
 )
 
+_BINS: Final = 5
 
-def tie_counts(values: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """How many values are strictly below and strictly above each value (one sort, no loop).
 
-    NaN must be replaced by the caller (e.g. by ``-inf``); equal values get equal counts.
+# --- SQL -----------------------------------------------------------------------------------------
+
+
+def score_sql(
+    rel: Relation, column: str, *, higher_is_better: bool = True, bins: int = _BINS
+) -> str:
+    """SQL for the quantile score (1..bins) of ``column``: equal values get equal scores.
+
+    ``1 + floor(bins × w / n)`` with ``w`` the number of the ``n`` customers with a strictly worse
+    value (a missing value is the worst). It is at least ``k + 1`` exactly when ``w`` reaches
+    ``ceil(k × n / bins)``, i.e. when the value beats one order statistic of the column, so the
+    score is a ``CASE`` over ``bins - 1`` thresholds.
+
+    Parameters
+    ----------
+    rel
+        The customers (:meth:`Relation.inspect` must have seen ``column``).
+    column
+        A numeric column.
+    higher_is_better
+        True when a larger value is better (orders, spend), False when smaller is (days since
+        the last order).
+    bins
+        Number of scores (5 for quintiles).
 
     Returns
     -------
-    (below, above)
-        Two int64 arrays of the length of ``values``.
+    str
+        A TINYINT expression; its thresholds are placeholders until :meth:`Relation.resolve`.
     """
-    x = np.asarray(values, dtype=np.float64)
-    n = x.size
-    finite = np.isfinite(x)
-    if n and finite.all():
-        lo, hi = float(x.min()), float(x.max())
-        if hi - lo <= 4 * n and np.array_equal(x, np.floor(x)):
-            # whole numbers in a small range (orders, days): count instead of sorting
-            offsets = (x - lo).astype(np.int64)
-            counts = np.bincount(offsets)
-            upto = np.cumsum(counts)
-            return upto[offsets] - counts[offsets], n - upto[offsets]
-    order = np.argsort(x)
-    ordered = x[order]
-    starts = np.empty(n, dtype=bool)
-    starts[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    positions = np.arange(n, dtype=np.int64)
-    first = np.maximum.accumulate(np.where(starts, positions, 0))
-    # last position of each run: scan the reversed run starts
-    ends = np.empty(n, dtype=bool)
-    ends[-1:] = True
-    ends[:-1] = starts[1:]
-    last = np.minimum.accumulate(np.where(ends, positions, n)[::-1])[::-1]
-    below = np.empty(n, dtype=np.int64)
-    above = np.empty(n, dtype=np.int64)
-    below[order] = first
-    above[order] = n - 1 - last
-    return below, above
+    x = rel.numeric(column)
+    n = rel.n
+    valid = rel.stat(column).valid
+    missing = n - valid
+    tests: list[tuple[str, int | None]] = []  # (operator, rank of the threshold)
+    for k in range(1, bins):
+        needed = -(-k * n // bins)  # ceil(k n / bins) customers must be worse
+        j = needed - missing  # ... of which the missing ones are always worse
+        if j <= 0:
+            tests.append(("", None))  # any value will do
+        elif higher_is_better:  # more than j values below: above the j-th smallest
+            tests.append((">", j))
+        else:  # j values above: below the j-th largest
+            tests.append(("<", valid - j + 1))
+
+    def build(values: list[object]) -> str:
+        thresholds = iter(values)
+        conditions = [
+            f"{x} IS NOT NULL" if j is None else f"{x} {op} {literal(next(thresholds))}"
+            for op, j in tests
+        ]
+        # the thresholds grow with k, so the highest score whose condition holds is the score
+        # (a repeated condition is never reached: left out)
+        whens: dict[str, str] = {}
+        for k in range(bins - 1, 0, -1):
+            whens.setdefault(conditions[k - 1], f"WHEN {conditions[k - 1]} THEN {k + 1}")
+        if not whens:
+            return "CAST(1 AS TINYINT)"
+        return f"CAST(CASE {' '.join(whens.values())} ELSE 1 END AS TINYINT)"
+
+    keys = [(column, j) for _, j in tests if j is not None]
+    return rel.when_known(keys, build) if keys else build([])
+
+
+def group_sql(r_score: str, f_score: str, m_score: str, *, names: bool = True) -> str:
+    """SQL for the RFM group of scores ``r_score``, ``f_score``, ``m_score`` (SQL, 1-5 each).
+
+    Returns the group name (VARCHAR) or, with ``names=False``, its index in
+    :data:`RFM_GROUPS` (TINYINT), by the grid of the module docstring.
+    """
+    cells = [RFM_GRID[r][fm] for r in range(_BINS) for fm in range(_BINS)]
+    items = [text_literal(g) if names else str(RFM_GROUPS.index(g)) for g in cells]
+    index = f"({r_score} - 1) * {_BINS} + ({f_score} + {m_score}) // 2"
+    value = f"[{', '.join(items)}][{index}]"
+    return value if names else f"CAST({value} AS TINYINT)"
+
+
+def rfm_sql(
+    rel: Relation,
+    *,
+    recency: str = DEFAULT_RECENCY,
+    frequency: str = DEFAULT_FREQUENCY,
+    monetary: str = DEFAULT_MONETARY,
+) -> tuple[str, str, str]:
+    """SQL for ``r_score``, ``f_score`` and ``m_score`` over ``rel``.
+
+    Raises
+    ------
+    InputError
+        A column is missing or not numeric.
+    """
+    for name in (recency, frequency, monetary):
+        if not rel.has(name):
+            raise InputError(
+                f"the customer summary has no column {name!r} needed for RFM scores",
+                column=name,
+                hint="pass a customer summary from `lifevalue analyze` or name another column",
+            )
+    rel.inspect([recency, frequency, monetary])
+    return (
+        score_sql(rel, recency, higher_is_better=False),
+        score_sql(rel, frequency),
+        score_sql(rel, monetary),
+    )
+
+
+def add_rfm_columns(rel: Relation, scores: tuple[str, str, str]) -> None:
+    """Declare the scores and the group as computed columns of ``rel`` (rules may read them)."""
+    never_missing = ColumnStats(rel.n, nonzero=rel.n > 0, low=1, high=_BINS)
+    for (name, type_name), sql in zip(RFM_COLUMNS[:3], scores, strict=True):
+        rel.add_computed(name, sql, type_name, never_missing)
+    group = group_sql(*(f"({s})" for s in scores))
+    rel.add_computed("rfm_group", group, "VARCHAR", ColumnStats(rel.n, nonzero=rel.n > 0))
+
+
+# --- DataFrames ----------------------------------------------------------------------------------
 
 
 def quantile_scores(
@@ -142,31 +234,22 @@ def quantile_scores(
     Returns
     -------
     numpy.ndarray of int8
-        ``1 + floor(bins × share of customers with a strictly worse value)``, in 1..bins.
+        ``1 + floor(bins × share of customers with a strictly worse value)``, in 1..bins (the
+        SQL of :func:`score_sql`).
     """
-    x = np.asarray(values, dtype=np.float64)
-    n = x.size
-    if n == 0:
-        return np.zeros(0, dtype=np.int8)
-    x = np.where(np.isnan(x), -np.inf if higher_is_better else np.inf, x)
-    below, above = tie_counts(x)
-    worse = below if higher_is_better else above
-    return (1 + (worse * bins) // n).astype(np.int8)
+    import numpy as np
+    import pandas as pd
 
-
-def _column(customers: pd.DataFrame, name: str) -> npt.NDArray[np.float64]:
-    if name not in customers.columns:
-        raise InputError(
-            f"the customer summary has no column {name!r} needed for RFM scores",
-            column=name,
-            hint="pass a customer summary from `lifevalue analyze` or name another column",
-        )
+    frame = pd.DataFrame({"v": np.asarray(values, dtype=np.float64)})
+    rel = frame_relation(frame)
     try:
-        return pd.to_numeric(customers[name], errors="raise").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"column {name!r} is not numeric: {exc}", column=name) from exc
+        rel.inspect(["v"])
+        sql = score_sql(rel, "v", higher_is_better=higher_is_better, bins=bins)
+        out = rel.con.execute(f"SELECT {rel.resolve(sql)} AS s FROM {rel.source}").fetchnumpy()
+    finally:
+        rel.con.close()
+    scores: npt.NDArray[np.int8] = np.asarray(out["s"], dtype=np.int8)
+    return scores
 
 
 def rfm_scores(
@@ -191,13 +274,19 @@ def rfm_scores(
     pandas.DataFrame
         Columns ``r_score``, ``f_score``, ``m_score`` (int8), on the index of ``customers``.
     """
+    import numpy as np
+    import pandas as pd
+
+    rel = frame_relation(customers)
+    try:
+        scores = rfm_sql(rel, recency=recency, frequency=frequency, monetary=monetary)
+        names = [name for name, _ in RFM_COLUMNS[:3]]
+        select = ", ".join(f"{s} AS {quote(n)}" for s, n in zip(scores, names, strict=True))
+        out = rel.con.execute(f"SELECT {rel.resolve(select)} FROM {rel.source}").fetchnumpy()
+    finally:
+        rel.con.close()
     return pd.DataFrame(
-        {
-            "r_score": quantile_scores(_column(customers, recency), higher_is_better=False),
-            "f_score": quantile_scores(_column(customers, frequency)),
-            "m_score": quantile_scores(_column(customers, monetary)),
-        },
-        index=customers.index,
+        {name: np.asarray(out[name], dtype=np.int8) for name in names}, index=customers.index
     )
 
 
@@ -216,11 +305,29 @@ def rfm_groups(
     pandas.Categorical
         One of :data:`RFM_GROUPS` per customer.
     """
+    import numpy as np
+    import pandas as pd
+
     r = np.asarray(r_score, dtype=np.int64)
-    fm = (np.asarray(f_score, dtype=np.int64) + np.asarray(m_score, dtype=np.int64)) // 2
+    f = np.asarray(f_score, dtype=np.int64)
+    m = np.asarray(m_score, dtype=np.int64)
+    fm = (f + m) // 2
     if r.size and (r.min() < 1 or r.max() > _BINS or fm.min() < 1 or fm.max() > _BINS):
         raise ValueError("RFM scores must lie in 1..5")
-    codes = _GRID_CODES[r - 1, fm - 1]
+    frame = pd.DataFrame({"r": r, "f": f, "m": m})
+    rel = frame_relation(frame)
+    try:
+        sql = group_sql("r", "f", "m", names=False)
+        codes = rel.con.execute(f"SELECT {sql} AS g FROM {rel.source}").fetchnumpy()["g"]
+    finally:
+        rel.con.close()
+    return group_categorical(np.asarray(codes, dtype=np.int8))
+
+
+def group_categorical(codes: npt.NDArray[np.int8]) -> pd.Categorical[str]:
+    """Group indices into :data:`RFM_GROUPS` as a categorical of the 11 names."""
+    import pandas as pd
+
     return pd.Categorical.from_codes(codes, categories=pd.Index(list(RFM_GROUPS)))
 
 
@@ -245,9 +352,8 @@ def add_rfm(
     pandas.DataFrame
         The input columns plus the scores and the group (a categorical of snake_case names).
     """
-    scores = rfm_scores(customers, recency=recency, frequency=frequency, monetary=monetary)
-    out = customers.copy()
-    for name in ("r_score", "f_score", "m_score"):
-        out[name] = scores[name]
-    out["rfm_group"] = rfm_groups(scores["r_score"], scores["f_score"], scores["m_score"])
-    return out
+    from lifevalue.segments.assign import segment_frame
+    from lifevalue.segments.behaviour import Rules
+
+    columns = {"recency": recency, "frequency": frequency, "monetary": monetary}
+    return segment_frame(customers, Rules((), columns, ()), with_segments=False).customers
