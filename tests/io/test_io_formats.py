@@ -354,3 +354,25 @@ def test_parquet_text_is_cleaned_as_in_csv(tmp_path: Path) -> None:
     expected = [("101", 2, 1, 30.75), ("202", 1, 0, 7.0), ("303", 1, 0, 1.0)]
     assert summary(padded) == expected
     assert summary(clean) == expected
+
+
+def test_an_order_id_of_two_customers_is_an_order_of_each(write_file: Writer) -> None:
+    """An order id used by two customers (a data problem) is not merged: each customer has
+    their own order, with their own rows."""
+    from lifevalue.analytics.summary import compute_summary
+
+    log = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "A,1,2024-01-01 10:00,10\n"
+        "A,1,2024-01-01 10:00,5\n"
+        "B,1,2024-01-02 09:00,7\n"
+        "B,2,2024-01-05 09:00,3\n"
+    )
+    ingested = read_orders([write_file("shared.csv", log)])
+    compute_summary(ingested)
+    rows = ingested.con.execute(
+        "SELECT customer_id, orders, total_spend, first_purchase FROM customers ORDER BY 1"
+    ).fetchall()
+    assert rows == [("A", 1, 15.0, dt.date(2024, 1, 1)), ("B", 2, 10.0, dt.date(2024, 1, 2))]
+    assert ingested.stats["orders"] == 3
+    assert ingested.stats["last_order_at"] == "2024-01-05T09:00:00"

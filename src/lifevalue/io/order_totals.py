@@ -46,8 +46,6 @@ CUSTOMER_DAY_COLUMNS = (
     "refund",
     "n_all",
     "n_cancelled",
-    "n_shared",
-    "last_at",
 )
 
 
@@ -72,7 +70,7 @@ def create_customer_days(
     zoned: bool,
     present: Collection[str],
     contacts: Sequence[str] = (),
-) -> int:
+) -> None:
     """Total the rows of ``source`` per order, then per customer and day, into ``customer_days``.
 
     Parameters
@@ -94,15 +92,7 @@ def create_customer_days(
     The table has one row per customer and day with any order: ``spend`` (net of the day's
     purchases; NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the
     purchases), ``amount`` (every spend event: purchases net of refunds, refund documents),
-    ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row),
-    ``n_shared`` (orders whose id other customers use too), ``last_at`` (the latest order's
-    first row; a TIMESTAMPTZ with ``zoned``, else UTC).
-
-    Returns
-    -------
-    int
-        The number of order ids used by more than one customer (their rows are then totalled
-        per customer and order).
+    ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row).
     """
     gross = (
         "coalesce(max(CASE WHEN amount >= 0 THEN amount END), 0)"
@@ -121,60 +111,45 @@ def create_customer_days(
     local_date = "CAST(first_at AS DATE)" if zoned else "local_date"
     first_local = "" if zoned else ", min(local_date) AS local_date"
 
-    def build(key: str, group: str) -> None:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TABLE customer_days AS
-            WITH o AS (
-                SELECT {key}, min(ordered_at) AS first_at{first_local},
-                       {gross} AS gross, {refund} AS refund_given,
-                       {_flags_sql(present)} AS flags{picks}
-                FROM {source}
-                GROUP BY {group}
-            ), r AS (
-                SELECT *,
-                       (flags & {CANCELLED}) > 0 AS cancelled,
-                       (flags & {PENDING}) > 0 AS pending,
-                       (flags & {HAS_GROSS}) > 0 AS has_gross,
-                       CASE WHEN (flags & {REFUNDED}) > 0 AND refund_given = 0 THEN gross
-                            ELSE refund_given END AS refund
-                FROM o
-            ), p AS (
-                SELECT *,
-                       NOT cancelled AND NOT pending AND has_gross
-                         AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
-                FROM r
-            )
-            SELECT customer_id, {local_date} AS local_date,
-                   sum(gross - refund) FILTER (is_purchase) AS spend,
-                   count(*) FILTER (is_purchase) AS n_orders,
-                   count(*) FILTER (is_purchase AND (flags & {DISCOUNTED}) > 0) AS n_discounted,
-                   sum(gross) FILTER (is_purchase) AS gross,
-                   sum(CASE WHEN is_purchase THEN gross - refund
-                            WHEN NOT has_gross THEN -refund
-                            WHEN cancelled OR pending THEN 0
-                            ELSE gross - refund END) AS amount,
-                   sum(CASE WHEN (cancelled OR pending) AND has_gross THEN 0
-                            ELSE refund END) AS refund,
-                   count(*) AS n_all,
-                   count(*) FILTER (cancelled) AS n_cancelled,
-                   count(*) FILTER (__customer_max <> customer_id) AS n_shared,
-                   max(first_at) AS last_at{day_picks}
-            FROM p
-            GROUP BY ALL
-            """
+    # Orders are keyed by customer and order id: an order id that several customers use (a
+    # data problem) is one order of each of them.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE customer_days AS
+        WITH o AS (
+            SELECT customer_id, order_id, min(ordered_at) AS first_at{first_local},
+                   {gross} AS gross, {refund} AS refund_given,
+                   {_flags_sql(present)} AS flags{picks}
+            FROM {source}
+            GROUP BY customer_id, order_id
+        ), r AS (
+            SELECT *,
+                   (flags & {CANCELLED}) > 0 AS cancelled,
+                   (flags & {PENDING}) > 0 AS pending,
+                   (flags & {HAS_GROSS}) > 0 AS has_gross,
+                   CASE WHEN (flags & {REFUNDED}) > 0 AND refund_given = 0 THEN gross
+                        ELSE refund_given END AS refund
+            FROM o
+        ), p AS (
+            SELECT *,
+                   NOT cancelled AND NOT pending AND has_gross
+                     AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
+            FROM r
         )
-
-    # Grouping by the order id alone is much cheaper than by (customer, order); when an order
-    # id is shared by several customers (rare, and a data problem) the rows are grouped again
-    # per customer and order.
-    build(
-        "order_id, min(customer_id) AS customer_id, max(customer_id) AS __customer_max",
-        "order_id",
+        SELECT customer_id, {local_date} AS local_date,
+               sum(gross - refund) FILTER (is_purchase) AS spend,
+               count(*) FILTER (is_purchase) AS n_orders,
+               count(*) FILTER (is_purchase AND (flags & {DISCOUNTED}) > 0) AS n_discounted,
+               sum(gross) FILTER (is_purchase) AS gross,
+               sum(CASE WHEN is_purchase THEN gross - refund
+                        WHEN NOT has_gross THEN -refund
+                        WHEN cancelled OR pending THEN 0
+                        ELSE gross - refund END) AS amount,
+               sum(CASE WHEN (cancelled OR pending) AND has_gross THEN 0
+                        ELSE refund END) AS refund,
+               count(*) AS n_all,
+               count(*) FILTER (cancelled) AS n_cancelled{day_picks}
+        FROM p
+        GROUP BY ALL
+        """
     )
-    shared = int(
-        con.execute("SELECT coalesce(sum(n_shared), 0) FROM customer_days").fetchall()[0][0]
-    )
-    if shared:
-        build("customer_id, order_id, customer_id AS __customer_max", "customer_id, order_id")
-    return shared

@@ -901,7 +901,7 @@ def read_orders(
         if preset.cancellation_prefix and has_order_ids:
             present.add("status")
         contacts = [c for c in _CONTACT_COLUMNS if c in present]
-        shared = create_customer_days(
+        create_customer_days(
             con,
             level,
             source="(SELECT * FROM staged WHERE __pwhy IS NULL)" if lazy_orders else "orders",
@@ -912,7 +912,7 @@ def read_orders(
         # the row counts of the scan hold unless rows were removed after it
         rows = scan.accepted if lazy_orders else _row_stats(con, "orders")
         currency = _check_currency(con, raws, rows)
-        stats = _stats(con, raws, rows, shared, timezone, currency, level, zoned=lazy_orders)
+        stats = _stats(con, raws, rows, timezone, currency, level)
     finally:
         loader.close()
         for raw in raws:
@@ -1049,16 +1049,18 @@ class _RowStats:
     currency_min: str | None
     currency_max: str | None
     first_at: Any
+    last_at: Any
 
 
 def _row_stats_sql(where: str, zoned: bool) -> str:
     """Aggregates of :class:`_RowStats` over the rows matching ``where``."""
     f = f" FILTER ({where})"
-    first = (
-        f"CAST(timezone('UTC', min(ordered_at){f}) AS TIMESTAMP)"
-        if zoned
-        else f"min(ordered_at){f}"
-    )
+
+    def utc(agg: str) -> str:
+        value = f"{agg}(ordered_at){f}"
+        return f"CAST(timezone('UTC', {value}) AS TIMESTAMP)" if zoned else value
+
+    first = f"{utc('min')}, {utc('max')}"
     return (
         f"count(*){f}, count(*) FILTER ({where} AND amount < 0), "
         f"count(*) FILTER ({where} AND status = 'cancelled'), "
@@ -1076,7 +1078,7 @@ def _row_stats(con: duckdb.DuckDBPyConnection, relation: str) -> _RowStats:
 def _row_stats_from(row: Sequence[Any]) -> _RowStats:
     """:class:`_RowStats` from the values of :func:`_row_stats_sql`, in order."""
     n = [int(v) for v in row[:5]]
-    return _RowStats(n[0], n[1], n[2], n[3], n[4], row[5], row[6], row[7])
+    return _RowStats(n[0], n[1], n[2], n[3], n[4], row[5], row[6], row[7], row[8])
 
 
 @dataclass(frozen=True)
@@ -1114,8 +1116,8 @@ def _scan(con: duckdb.DuckDBPyConnection, n_files: int, *, dedupe: bool) -> _Sca
     else:
         found = dict(con.execute("SELECT __file, count(*) FROM staged GROUP BY ALL").fetchall())
         counts = [int(found.get(i, 0)) for i in range(n_files)]
-    accepted = _row_stats_from(row[1:9])
-    maybe = dedupe and int(row[9]) < accepted.accepted
+    accepted = _row_stats_from(row[1:10])
+    maybe = dedupe and int(row[10]) < accepted.accepted
     return _Scan(counts, int(row[0]), accepted, maybe)
 
 
@@ -1187,36 +1189,20 @@ def _stats(
     con: duckdb.DuckDBPyConnection,
     raws: list[_Raw],
     rows: _RowStats,
-    shared: int,
     timezone: str,
     currency: str | None,
     level: AmountLevel,
-    *,
-    zoned: bool,
 ) -> dict[str, Any]:
-    """Counts for ``ingest.json``; ``zoned``: ``customer_days.last_at`` is a TIMESTAMPTZ."""
+    """Counts for ``ingest.json``."""
     kinds = dict(con.execute("SELECT kind, count(*) FROM rejects GROUP BY kind").fetchall())
     reasons = con.execute(
         "SELECT kind, reason, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC"
     ).fetchall()
     # order counts from the customer-days (each order is on one customer's day)
-    last = "max(last_at)"
-    if (
-        con.execute(
-            "SELECT data_type FROM duckdb_columns() WHERE table_name = 'customer_days' "
-            "AND column_name = 'last_at'"
-        )
-        .fetchall()[0][0]
-        .startswith("TIMESTAMP WITH")
-    ):
-        last = "CAST(timezone('UTC', max(last_at)) AS TIMESTAMP)"
     o = con.execute(
         "SELECT count(DISTINCT customer_id), coalesce(sum(n_all), 0), "
-        f"coalesce(sum(n_cancelled), 0), {last} FROM customer_days"
+        "coalesce(sum(n_cancelled), 0) FROM customer_days"
     ).fetchall()[0]
-    orders = int(o[1])
-    if shared:  # orders were counted per customer: count the ids
-        orders = int(con.execute("SELECT count(DISTINCT order_id) FROM orders").fetchall()[0][0])
     rows_read = sum(r.report.rows for r in raws)
     return {
         "files": [
@@ -1238,15 +1224,14 @@ def _stats(
         "rows_duplicate": int(kinds.get("duplicate", 0)),
         "reasons": [{"kind": k, "reason": r, "rows": int(n)} for k, r, n in reasons],
         "customers": int(o[0]),
-        "orders": orders,
+        "orders": int(o[1]),
         "cancellation_rows": rows.cancelled,
         "cancelled_orders": int(o[2]),
         "negative_amount_rows": rows.negative,
         "return_rows": rows.returns,
         "refund_status_rows": rows.refunded,
-        "shared_order_ids": shared,
         "first_order_at": rows.first_at.isoformat() if rows.first_at else None,
-        "last_order_at": o[3].isoformat() if o[3] else None,
+        "last_order_at": rows.last_at.isoformat() if rows.last_at else None,
         "timezone": timezone,
         "currency": currency,
         "amount_level": level,
