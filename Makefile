@@ -5,6 +5,9 @@ UV := $(VENV)/bin/uv
 BIN := $(VENV)/bin
 RUN_DIR ?= out/sample
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# Byte-compile at install: a process that may not write .pyc files (PYTHONDONTWRITEBYTECODE)
+# would otherwise compile pandas, SciPy and lifevalue itself on every start (over a second).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: run test install install-dev lint typecheck pytest bench clean
 
@@ -14,9 +17,11 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen --no-dev --inexact
+	$(BIN)/python -m compileall -q src/lifevalue
 
 install-dev: $(UV)
 	$(UV) sync --frozen --extra dev --inexact
+	$(BIN)/python -m compileall -q src/lifevalue
 
 run: install
 	mkdir -p $(RUN_DIR)
