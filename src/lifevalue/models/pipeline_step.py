@@ -368,25 +368,70 @@ def predict_into_customers(
         cols["holdout_predicted"] = alive * cum_h[inverse]
     table = pa.table(cols)
     con.register("lv_predictions", table)
+    per_customer = _per_customer(con, table, [c for c in PREDICTED_SOURCE if c in cols])
+    con.register("lv_customer_predictions", per_customer)
     spend_sql = _spend_sql(con, spend)
     margin = float(options.margin)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE customers AS
-        SELECT {_customer_columns(con)},
-               p.predicted_purchases,
-               p.probability_alive,
-               {spend_sql} AS predicted_spend,
-               p.discounted_purchases * {spend_sql} * {margin!r} AS predicted_clv,
-               p.predicted_purchases_low,
-               p.predicted_purchases_high,
-               DATE '{as_of.isoformat()}' + CAST(p.next_days AS INTEGER) AS expected_next_order
-        FROM customers c
-        LEFT JOIN lv_predictions p
-          ON c.frequency = p.frequency AND c.recency = p.recency AND c."T" = p."T"
-        """
-    )
+    # a positional join keeps the customers' row order (customer_id), which a join on the
+    # history would not
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE customers AS
+            SELECT {_customer_columns(con)},
+                   p.predicted_purchases,
+                   p.probability_alive,
+                   {spend_sql} AS predicted_spend,
+                   p.discounted_purchases * {spend_sql} * {margin!r} AS predicted_clv,
+                   p.predicted_purchases_low,
+                   p.predicted_purchases_high,
+                   DATE '{as_of.isoformat()}' + CAST(p.next_days AS INTEGER) AS expected_next_order
+            FROM customers c POSITIONAL JOIN lv_customer_predictions p
+            """
+        )
+    finally:
+        con.unregister("lv_customer_predictions")
     return table
+
+
+#: Columns of the per-history predictions that go to each customer.
+PREDICTED_SOURCE = (
+    "predicted_purchases",
+    "probability_alive",
+    "discounted_purchases",
+    "predicted_purchases_low",
+    "predicted_purchases_high",
+    "next_days",
+)
+
+
+def _per_customer(con: Any, histories: pa.Table, columns: list[str]) -> pa.Table:
+    """The ``columns`` of ``histories`` (one row per distinct frequency, recency and T) for
+    each row of ``customers``, in the table's row order."""
+    keys = pa.table(
+        {
+            "frequency": histories.column("frequency"),
+            "recency": histories.column("recency"),
+            "T": histories.column("T"),
+            "__h": np.arange(histories.num_rows, dtype=np.int64),
+        }
+    )
+    con.register("lv_history_keys", keys)
+    try:
+        index = (
+            con.sql(
+                """
+            SELECT k.__h FROM customers c LEFT JOIN lv_history_keys k
+              ON c.frequency = k.frequency AND c.recency = k.recency AND c."T" = k."T"
+            ORDER BY c.rowid
+            """
+            )
+            .to_arrow_table()
+            .column(0)
+        )
+    finally:
+        con.unregister("lv_history_keys")
+    return pa.table({c: histories.column(c).take(index) for c in columns})
 
 
 def _customer_columns(con: Any) -> str:
