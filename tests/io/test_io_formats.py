@@ -376,3 +376,47 @@ def test_an_order_id_of_two_customers_is_an_order_of_each(write_file: Writer) ->
     assert rows == [("A", 1, 15.0, dt.date(2024, 1, 1)), ("B", 2, 10.0, dt.date(2024, 1, 2))]
     assert ingested.stats["orders"] == 3
     assert ingested.stats["last_order_at"] == "2024-01-05T09:00:00"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_without_order_ids_an_order_is_a_customer_and_second(
+    write_file: Writer, tmp_path: Path, fmt: str
+) -> None:
+    """No order id column: the rows of one customer in the same second are one order (their
+    amounts add up), rows a second apart are two, and another customer's row in that second
+    is an order of theirs."""
+    from lifevalue.analytics.summary import compute_summary
+
+    rows = [
+        ("A", dt.datetime(2024, 1, 1, 10, 0, 0, 200_000), 10.0),
+        ("A", dt.datetime(2024, 1, 1, 10, 0, 0, 700_000), 5.0),
+        ("A", dt.datetime(2024, 1, 1, 10, 0, 1), 2.0),
+        ("B", dt.datetime(2024, 1, 1, 10, 0, 0, 200_000), 7.0),
+        ("A", dt.datetime(2024, 1, 3, 9, 0, 0), 4.0),
+    ]
+    if fmt == "csv":
+        path = write_file(
+            "no_ids.csv",
+            "customer_id,ordered_at,amount\n"
+            + "".join(f"{c},{t:%Y-%m-%d %H:%M:%S.%f},{a}\n" for c, t, a in rows),
+        )
+    else:
+        path = tmp_path / "no_ids.parquet"
+        pq.write_table(
+            pa.table(
+                {
+                    "customer_id": [r[0] for r in rows],
+                    "ordered_at": pa.array([r[1] for r in rows], pa.timestamp("us")),
+                    "amount": [r[2] for r in rows],
+                }
+            ),
+            path,
+        )
+    ingested = read_orders([path])
+    compute_summary(ingested)
+    got = ingested.con.execute(
+        "SELECT customer_id, orders, purchase_periods, total_spend, average_order_value "
+        "FROM customers ORDER BY 1"
+    ).fetchall()
+    assert got == [("A", 3, 2, 21.0, 7.0), ("B", 1, 1, 7.0, 7.0)]
+    assert ingested.stats["orders"] == 4

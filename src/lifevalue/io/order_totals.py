@@ -112,16 +112,19 @@ def create_customer_days(
     first_local = "" if zoned else ", min(local_date) AS local_date"
 
     # Orders are keyed by customer and order id: an order id that several customers use (a
-    # data problem) is one order of each of them.
+    # data problem) is one order of each of them. A log without order ids has one order per
+    # customer and second (the reader's ``order_id`` is the customer and that second as text):
+    # the second itself is the key, which saves formatting and hashing a string per row.
+    order_key = "order_id" if "order_id" in present else "floor(epoch_us(ordered_at) / 1e6)"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE customer_days AS
         WITH o AS (
-            SELECT customer_id, order_id, min(ordered_at) AS first_at{first_local},
+            SELECT customer_id, min(ordered_at) AS first_at{first_local},
                    {gross} AS gross, {refund} AS refund_given,
                    {_flags_sql(present)} AS flags{picks}
             FROM {source}
-            GROUP BY customer_id, order_id
+            GROUP BY customer_id, {order_key}
         ), r AS (
             SELECT *,
                    (flags & {CANCELLED}) > 0 AS cancelled,
