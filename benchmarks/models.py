@@ -7,6 +7,9 @@ On the same generated data (``lifevalue sample --customers 1000000 --seed 1``, d
   intervals and 12-month discounted CLV of every customer, files), wall time and peak RSS, each
   run in its own process;
 * in-process: the model step alone (:func:`lifevalue.models.pipeline_step.run_models`);
+* lifevalue doing just the peers' steps on the peers' input, in its own process: read the
+  purchases file they read (one row per customer and day), summary, BG/NBD + Gamma-Gamma fits,
+  predictions and CLV, ``customers.parquet`` (no retention, segments, CSV or model files);
 * lifetimes 0.11.3 and PyMC-Marketing (MAP fit) doing the same from the same purchases, each in
   its own process and virtual environment under ``benchmarks/.work/``: summary
   (``summary_data_from_transaction_data`` / ``rfm_summary``, daily), BG/NBD fit, Gamma-Gamma
