@@ -363,3 +363,55 @@ def test_line_numbers_in_a_gzipped_file(cli: Cli, write_file: Writer, tmp_path: 
         ("5", "malformed row"),
         ("6", "not a number"),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_bad_rows_leave_the_rest_as_if_they_were_not_there(
+    write_file: Writer, tmp_path: Path, fmt: str
+) -> None:
+    """The rows of a text file are parsed on the fly from its raw table: bad rows scattered
+    through it are left out of every metric, contact details included (A's latest row is bad,
+    so A's e-mail is the one of their latest good row), and the rest is as if they were never
+    in the file."""
+    import json
+
+    from lifevalue.analytics.summary import compute_summary
+    from lifevalue.io import read_orders
+
+    good = [
+        ("A", "1", "2024-01-01 10:00", "10", "a.old@example.com"),
+        ("B", "2", "2024-01-02 10:00", "7", "b@example.com"),
+        ("A", "3", "2024-01-04 10:00", "30", "a.new@example.com"),
+        ("C", "4", "2024-01-05 10:00", "5", "c@example.com"),
+    ]
+    bad = [
+        (1, ("B", "9", "2024-01-03 10:00", "lots", "b.bad@example.com")),
+        (4, ("A", "8", "not a date", "12", "a.bad@example.com")),
+        (5, ("A", "7", "2024-01-06 10:00", "", "a.bad@example.com")),
+    ]
+    rows = list(good)
+    for at, row in bad:
+        rows.insert(at, row)
+    keys = ("customer_id", "order_id", "ordered_at", "amount", "email")
+
+    def write(name: str, records: list[tuple[str, ...]]) -> Path:
+        if fmt == "csv":
+            return write_file(f"{name}.csv", "\n".join([",".join(keys), *map(",".join, records)]))
+        text = "\n".join(json.dumps(dict(zip(keys, r, strict=True))) for r in records)
+        return write_file(f"{name}.jsonl", text + "\n")
+
+    def summary(path: Path) -> list[tuple[object, ...]]:
+        ingested = read_orders([path])
+        compute_summary(ingested)
+        return ingested.con.execute(
+            "SELECT customer_id, orders, total_spend, last_purchase, email FROM customers "
+            "ORDER BY 1"
+        ).fetchall()
+
+    with_bad = summary(write("with_bad", rows))
+    assert with_bad == summary(write("clean", good))
+    assert [r[4] for r in with_bad] == ["a.new@example.com", "b@example.com", "c@example.com"]
+    ingested = read_orders([write("again", rows)])
+    lines = ingested.con.execute("SELECT line FROM rejects ORDER BY line").fetchall()
+    first = 2 if fmt == "csv" else 1  # the CSV header is line 1
+    assert [r[0] for r in lines] == [at + first for at, _ in bad]

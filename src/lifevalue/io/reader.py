@@ -863,6 +863,7 @@ def read_orders(
     loader = _Loader(con, options, preset)
     raws: list[_Raw] = []
     lazy = lazy_orders = False
+    staged_view = True
     try:
         selects: list[str] = []
         contact_selects: list[str] = []
@@ -879,23 +880,28 @@ def read_orders(
             selects.append(_stage_select(con, i, raw, mapping, preset, options, profile))
             contact_selects.append(_contact_select(i, raw, mapping))
         say("validating rows")
-        # Parquet is columnar and typed: a view lets every later query read just the columns
-        # it needs. Text formats are parsed once into a table (their line numbers get fixed).
         lazy = all(r.source.format == "parquet" for r in raws)
-        kind = "VIEW" if lazy else "TABLE"
+        line_maps = _line_maps(con, raws)
+        # The staged rows are a view: each later query parses just the columns it needs, on
+        # the fly (a few narrow scans cost less than materialising the parsed rows; for a text
+        # file they also spare a second copy of its rows beside the raw table). Only CSV
+        # records spanning several lines make it a table, whose line numbers are then fixed.
+        staged_view = not line_maps
+        kind = "VIEW" if staged_view else "TABLE"
         con.execute(f"CREATE {kind} staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
-        # Parquet rows are parsed on the fly by each query that reads them (a few narrow
-        # scans cost less than materialising the parsed rows)
         dedupe = preset.dedupe and has_order_ids
         scan = _scan(con, len(raws), dedupe=dedupe)
         for i, raw in enumerate(raws):
             raw.report.rows = scan.file_rows[i] + len(raw.structural)
-        _build_rejects(con, raws, "staged", any_problem=scan.problems > 0)
+        _build_rejects(con, raws, scan.bad_rows)
         level: AmountLevel = options.amount_level or preset.amount_level
-        _fix_line_numbers(con, raws)
+        _fix_line_numbers(con, line_maps)
         _raise_if_strict(con, options.strict)
         say("checking duplicates")
-        lazy_orders = _build_orders(con, has_duplicates=scan.maybe_duplicates, level=level)
+        accepted = _accepted(con, scan.problems, cheap_checks=lazy or not staged_view)
+        lazy_orders = _build_orders(
+            con, accepted=accepted, has_duplicates=scan.maybe_duplicates, level=level
+        )
         say("totalling orders")
         present = {c for r in raws for c in r.report.columns}
         if preset.cancellation_prefix and has_order_ids:
@@ -904,7 +910,7 @@ def read_orders(
         create_customer_days(
             con,
             level,
-            source="(SELECT * FROM staged WHERE __pwhy IS NULL)" if lazy_orders else "orders",
+            source=accepted if lazy_orders else "orders",
             zoned=lazy_orders,
             present=present,
             contacts=contacts,
@@ -915,15 +921,19 @@ def read_orders(
         stats = _stats(con, raws, rows, timezone, currency, level)
     finally:
         loader.close()
+        # the raw tables of text files hold the rows while ``orders`` is a view of ``staged``
+        # and that a view of them
+        keep_raw = lazy_orders and staged_view
         for raw in raws:
-            if raw.source.format != "parquet":
+            if raw.source.format != "parquet" and not keep_raw:
                 con.execute(f"DROP TABLE IF EXISTS {raw.relation}")
             con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
         if not lazy_orders:  # else ``orders`` is a view of it
-            con.execute("DROP TABLE IF EXISTS staged")
+            con.execute(f"DROP {'VIEW' if staged_view else 'TABLE'} IF EXISTS staged")
     contact_rows = f"(SELECT __file * {ROW_KEY_SHIFT} + __line AS __row, * FROM orders)"
-    if lazy and lazy_orders:
-        # rows are looked up by key: read the contact columns alone from the files
+    if staged_view and lazy_orders:
+        # rows are looked up by key: read the contact columns alone from the files (or the raw
+        # tables of text files)
         con.execute("CREATE VIEW contact_rows AS\n" + "\nUNION ALL\n".join(contact_selects))
         contact_rows = "contact_rows"
     return Ingested(
@@ -937,9 +947,11 @@ def read_orders(
     )
 
 
-def _build_rejects(
-    con: duckdb.DuckDBPyConnection, raws: list[_Raw], checked: str, *, any_problem: bool = True
-) -> None:
+def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], bad_rows: Any) -> None:
+    """Create ``rejects``: the rows the scan found a problem in (``bad_rows``, see
+    :class:`_Scan`; None without any) and the rows the CSV parser could not split."""
+    import pyarrow as pa
+
     con.execute(
         'CREATE TABLE rejects (file_index INTEGER, file VARCHAR, line BIGINT, "column" VARCHAR, '
         "value VARCHAR, reason VARCHAR, kind VARCHAR)"
@@ -948,12 +960,16 @@ def _build_rejects(
     con.executemany(
         "INSERT INTO __files VALUES (?, ?)", [(i, r.source.name) for i, r in enumerate(raws)]
     )
-    if any_problem:
-        con.execute(
-            "INSERT INTO rejects SELECT s.__file, n.name, s.__line, s.__pcol, s.__pval, "
-            f"s.__pwhy, s.__pkind FROM {checked} s JOIN __files n ON n.idx = s.__file "
-            "WHERE s.__pwhy IS NOT NULL"
-        )
+    if bad_rows is not None:
+        con.register("lv_bad_rows", pa.table({"bad": bad_rows}))
+        try:
+            con.execute(
+                "INSERT INTO rejects SELECT s.f, n.name, s.l, s.c, s.v, s.w, s.k "
+                "FROM (SELECT unnest(bad, recursive := true) FROM lv_bad_rows) s "
+                "JOIN __files n ON n.idx = s.f"
+            )
+        finally:
+            con.unregister("lv_bad_rows")
     for i, raw in enumerate(raws):
         for line, column, message in raw.structural:
             con.execute(
@@ -962,41 +978,49 @@ def _build_rejects(
             )
 
 
-def _fix_line_numbers(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> None:
-    """Replace the rowid-based line numbers of CSV rows by exact ones where needed.
+def _line_maps(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> dict[int, list[int]]:
+    """The exact line number of each record of the CSV files whose records are not simply at
+    line rowid + 2 (blank lines, quoted newlines, rows the CSV parser rejected), by file index.
 
-    Done even when nothing was rejected yet: exact duplicates are found later and reported with
-    the staged line numbers. ``_csv_line_map`` returns quickly (one newline count) when every
-    record is one line.
+    Empty in the common case, decided by one newline count per file (see ``_csv_line_map``).
     """
+    maps: dict[int, list[int]] = {}
     for i, raw in enumerate(raws):
         if raw.source.format != "csv" or raw.line_expr != "rowid + 2":
             continue
+        rows = con.execute(f"SELECT count(*) FROM {raw.relation}").fetchall()[0][0]
         mapping = _csv_line_map(
             raw.source,
             raw.report.encoding or "utf-8",
             raw.report.delimiter or ",",
             {s[0] for s in raw.structural},
-            raw.report.rows - len(raw.structural),
+            int(rows),
         )
-        if mapping is None:
-            continue
+        if mapping is not None:
+            maps[i] = mapping
+    return maps
+
+
+def _fix_line_numbers(con: duckdb.DuckDBPyConnection, maps: dict[int, list[int]]) -> None:
+    """Replace the rowid-based line numbers of CSV rows (in ``staged``, then a table, and in
+    ``rejects``) by the exact ones of :func:`_line_maps`.
+
+    Done even when nothing was rejected yet: exact duplicates are found later and reported with
+    the staged line numbers.
+    """
+    for i, mapping in maps.items():
         con.execute("CREATE OR REPLACE TEMP TABLE __linemap (rid BIGINT, line BIGINT)")
         con.executemany(
             "INSERT INTO __linemap VALUES (?, ?)", [(k + 2, v) for k, v in enumerate(mapping)]
         )
-        for table, col in (("rejects", "line"), ("staged", "__line")):
-            where = "t.file_index" if table == "rejects" else "t.__file"
-            if table == "rejects":
-                con.execute(
-                    f"UPDATE rejects t SET line = m.line FROM __linemap m WHERE {where} = {i} "
-                    "AND t.line = m.rid AND t.reason NOT LIKE 'malformed%'"
-                )
-            else:
-                con.execute(
-                    f"UPDATE staged t SET {col} = m.line FROM __linemap m "
-                    f"WHERE {where} = {i} AND t.__line = m.rid"
-                )
+        con.execute(
+            f"UPDATE rejects t SET line = m.line FROM __linemap m WHERE t.file_index = {i} "
+            "AND t.line = m.rid AND t.reason NOT LIKE 'malformed%'"
+        )
+        con.execute(
+            f"UPDATE staged t SET __line = m.line FROM __linemap m "
+            f"WHERE t.__file = {i} AND t.__line = m.rid"
+        )
         con.execute("DROP TABLE __linemap")
 
 
@@ -1089,6 +1113,9 @@ class _Scan:
     problems: int
     accepted: _RowStats
     maybe_duplicates: bool
+    bad_rows: Any = None
+    """The rows with a problem (an Arrow list of their file, line, column, value, reason and
+    kind), collected by the same scan."""
 
 
 #: Columns every exact duplicate shares: rows agreeing on all of them are compared in full.
@@ -1108,11 +1135,16 @@ def _scan(con: duckdb.DuckDBPyConnection, n_files: int, *, dedupe: bool) -> _Sca
     files = "".join(f"count(*) FILTER (__file = {i}), " for i in range(n_files) if per_file)
     key = ", ".join(_q(c) for c in _DUPLICATE_KEY)
     hashes = f", list(hash({key})) FILTER ({ok})" if dedupe else ""
+    bad = (
+        ", list({'f': __file, 'l': __line, 'c': __pcol, 'v': __pval, 'w': __pwhy, "
+        f"'k': __pkind}}) FILTER (NOT ({ok}))"
+    )
     table = con.sql(
-        f"SELECT {files}count(*) FILTER (NOT ({ok})), {_row_stats_sql(ok, True)}{hashes} "
+        f"SELECT {files}count(*) FILTER (NOT ({ok})), {_row_stats_sql(ok, True)}{bad}{hashes} "
         "FROM staged"
     ).to_arrow_table()
-    row = [table.column(i)[0].as_py() for i in range(table.num_columns - (1 if dedupe else 0))]
+    lists = 2 if dedupe else 1
+    row = [table.column(i)[0].as_py() for i in range(table.num_columns - lists)]
     if per_file:
         counts = [int(v) for v in row[:n_files]]
         row = row[n_files:]
@@ -1121,7 +1153,8 @@ def _scan(con: duckdb.DuckDBPyConnection, n_files: int, *, dedupe: bool) -> _Sca
         counts = [int(found.get(i, 0)) for i in range(n_files)]
     accepted = _row_stats_from(row[1:10])
     maybe = dedupe and _hashes_repeat(table.column(table.num_columns - 1))
-    return _Scan(counts, int(row[0]), accepted, maybe)
+    bad_rows = table.column(table.num_columns - lists) if row[0] else None
+    return _Scan(counts, int(row[0]), accepted, maybe, bad_rows)
 
 
 def _hashes_repeat(lists: Any) -> bool:
@@ -1141,23 +1174,44 @@ def _hashes_repeat(lists: Any) -> bool:
     return False
 
 
+def _accepted(con: duckdb.DuckDBPyConnection, problems: int, *, cheap_checks: bool) -> str:
+    """SQL for the accepted rows of ``staged``, after the rejects are recorded.
+
+    Without a problem that is every row: a query of the view then parses just the columns it
+    reads. Otherwise the rows whose checks found nothing (``__pwhy IS NULL``) when the checks
+    are cheap (typed Parquet columns, or a table that stores them), else (text parsed on the
+    fly, where the checks parse every column) the rows not in ``rejects``, found by
+    file and line.
+    """
+    if not problems:
+        return "staged"
+    if cheap_checks:
+        return "(SELECT * FROM staged WHERE __pwhy IS NULL)"
+    con.execute(
+        "CREATE TEMP TABLE __rejected AS "
+        "SELECT DISTINCT file_index AS __file, line AS __line FROM rejects"
+    )
+    return "(SELECT * FROM staged ANTI JOIN __rejected USING (__file, __line))"
+
+
 def _build_orders(
     con: duckdb.DuckDBPyConnection,
     *,
+    accepted: str,
     has_duplicates: bool,
     level: AmountLevel,
 ) -> bool:
     """Create ``orders``: accepted rows without exact duplicates (a view over ``staged`` when
     nothing has to be removed from line-level rows, else a table). True when it is a view.
 
-    ``has_duplicates``: some rows may be exact duplicates (see :func:`_scan`); they are then
-    compared over every column.
+    ``accepted``: the accepted staged rows (see :func:`_accepted`). ``has_duplicates``: some
+    rows may be exact duplicates (see :func:`_scan`); they are then compared over every column.
     """
     cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
     body = (
         f"SELECT {cols}, CAST(ordered_at AS DATE) AS local_date, "
         "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at_utc, __file, __line "
-        "FROM staged WHERE __pwhy IS NULL"
+        f"FROM {accepted}"
     )
     if has_duplicates:
         # Exact duplicates: identical in every canonical column; the first occurrence is kept.
