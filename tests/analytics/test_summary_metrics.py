@@ -335,3 +335,42 @@ def test_contacts_are_each_columns_latest_given_value(tmp_path: Path, suffix: st
         "FR",
     )
     assert contacts("C") == (None, None, None)
+
+
+def test_money_is_written_without_binary_rounding_noise(tmp_path: Path) -> None:
+    """Amounts that binary floating point cannot hold exactly still add up to the figures a
+    person would write: 0.1 + 0.2 is 0.3 (not 0.30000000000000004), and a customer whose refund
+    documents cancel their purchase has spent 0 (not a few 1e-13), in the customers, the
+    retention and the cohorts alike."""
+    from lifevalue.analytics.cohorts import compute_cohorts
+    from lifevalue.analytics.retention import compute_retention
+
+    log = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "A,a1,2024-01-01 10:00,0.1\n"
+        "A,a1,2024-01-01 10:00,0.2\n"
+        "A,a2,2024-01-05 10:00,0.7\n"
+        "A,a2,2024-01-05 10:00,0.1\n"
+        "R,r1,2024-01-02 10:00,0.7\n"
+        "R,r1,2024-01-02 10:00,0.2\n"
+        "R,r1,2024-01-02 10:00,0.1\n"
+        "R,x1,2024-01-03 10:00,-0.3\n"
+        "R,x2,2024-01-03 11:00,-0.6\n"
+        "R,x3,2024-01-03 12:00,-0.1\n"
+    )
+    path = tmp_path / "orders.csv"
+    path.write_text(log, encoding="utf-8")
+    ingested = read_orders([path])
+    end = compute_summary(ingested).end
+    compute_retention(ingested, end=end)
+    compute_cohorts(ingested, end=end)
+    con = ingested.con
+    rows = con.execute(
+        "SELECT customer_id, total_spend, spend_12m, monetary_value, average_order_value "
+        "FROM customers ORDER BY 1"
+    ).fetchall()
+    assert rows == [("A", 1.1, 1.1, 0.8, 0.55), ("R", 0.0, 0.0, 0.0, 1.0)]
+    assert con.execute("SELECT revenue FROM retention WHERE period = 'month'").fetchall() == [
+        (1.1,)
+    ]
+    assert con.execute("SELECT revenue FROM cohorts WHERE month_index = 0").fetchall() == [(1.1,)]

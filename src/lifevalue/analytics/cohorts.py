@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from lifevalue.analytics.orders import money
 from lifevalue.analytics.retention import BITS, CELLS, monthly_counts
 from lifevalue.io.reader import Ingested
 
@@ -67,9 +68,12 @@ def compute_cohorts(ingested: Ingested, *, end: date, table: str = "cohorts") ->
                g.cohort_size,
                coalesce(a.active, 0) AS active_customers,
                coalesce(a.active, 0) / g.cohort_size AS retention,
-               coalesce(x.revenue, 0.0) AS revenue,
-               sum(coalesce(x.revenue, 0.0)) OVER (PARTITION BY g.c ORDER BY g.k)
-                 / g.cohort_size AS cumulative_revenue_per_customer
+               {money("coalesce(x.revenue, 0.0)")} AS revenue,
+               {
+            money(
+                "sum(coalesce(x.revenue, 0.0)) OVER (PARTITION BY g.c ORDER BY g.k) / g.cohort_size"
+            )
+        } AS cumulative_revenue_per_customer
         FROM grid g
         LEFT JOIN active a USING (c, k)
         LEFT JOIN {CELLS} x ON x.fi = g.c AND x.mi = g.c + g.k

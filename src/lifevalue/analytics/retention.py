@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from lifevalue.analytics.orders import ensure_order_tables
+from lifevalue.analytics.orders import ensure_order_tables, money
 from lifevalue.io.reader import Ingested
 
 if TYPE_CHECKING:
@@ -401,8 +401,8 @@ def compute_retention(
                CASE WHEN b > 0 THEN (e - new) * 100.0 / b END AS crr,
                CASE WHEN b > 0 THEN 100.0 - (e - new) * 100.0 / b END AS churn_rate,
                CAST(buyers AS BIGINT) AS buyers, orders,
-               revenue,
-               CASE WHEN orders > 0 THEN gross / orders END AS aov,
+               {money("revenue")} AS revenue,
+               {money("CASE WHEN orders > 0 THEN gross / orders END")} AS aov,
                CASE WHEN buyers > 0 THEN orders / buyers END AS purchase_frequency,
                CASE WHEN buyers > 0 THEN (buyers - new) * 100.0 / buyers END
                  AS repeat_purchase_rate,

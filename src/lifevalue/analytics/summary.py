@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from lifevalue.analytics.orders import CONTACT_COLUMNS, ensure_order_tables
+from lifevalue.analytics.orders import CONTACT_COLUMNS, ensure_order_tables, money
 from lifevalue.errors import ConfigError, InputError
 from lifevalue.io.order_totals import ROW_KEY_MASK
 from lifevalue.io.reader import Ingested, contact_text
@@ -148,7 +148,7 @@ def compute_summary(
         contacts_join = "LEFT JOIN fetched f ON f.__row = c.contact_row"
     holdout_cols = (
         ",\n            c.h_n AS holdout_frequency,"
-        "\n            coalesce(c.h_mean, 0.0) AS holdout_monetary_value"
+        f"\n            {money('coalesce(c.h_mean, 0.0)')} AS holdout_monetary_value"
         if calibration_end
         else ""
     )
@@ -202,12 +202,12 @@ def compute_summary(
             c.n - 1 AS frequency,
             (c.last_day - c.first_day) / {unit} AS recency,
             (DATE '{cal}' - c.first_day) / {unit} AS "T",
-            CASE WHEN c.n > 1 THEN (c.spend - c.first_spend) / (c.n - 1) ELSE 0.0 END
+            {money("CASE WHEN c.n > 1 THEN (c.spend - c.first_spend) / (c.n - 1) ELSE 0.0 END")}
                 AS monetary_value,
-            coalesce(c.total_spend, 0.0) AS total_spend,
-            coalesce(c.s12, 0.0) AS spend_12m,
-            coalesce(c.s24, 0.0) AS spend_24m,
-            c.gross / c.orders AS average_order_value,
+            {money("coalesce(c.total_spend, 0.0)")} AS total_spend,
+            {money("coalesce(c.s12, 0.0)")} AS spend_12m,
+            {money("coalesce(c.s24, 0.0)")} AS spend_24m,
+            {money("c.gross / c.orders")} AS average_order_value,
             c.orders / greatest((DATE '{end}' - c.w_first + 1) / 365.25, 1.0)
                 AS purchase_frequency_per_year,
             CASE WHEN c.periods > 1
@@ -215,7 +215,7 @@ def compute_summary(
                 AS mean_days_between_orders,
             DATE '{end}' - c.w_last AS days_since_last_order,
             c.discounted / c.orders AS discount_share,
-            coalesce(c.refunded, 0.0) AS refunded_amount{holdout_cols}{contacts_select}
+            {money("coalesce(c.refunded, 0.0)")} AS refunded_amount{holdout_cols}{contacts_select}
         FROM c {contacts_join}
         ORDER BY c.customer_id
         """
