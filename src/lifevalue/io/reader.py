@@ -773,11 +773,13 @@ def _lines_at(source: Source, offsets: Sequence[int]) -> dict[int, int]:
 
 def _csv_line_map(
     source: Source, encoding: str, delimiter: str, structural: set[int], rows: int
-) -> list[int] | None:
+) -> list[int] | Any | None:
     """Line number of each record DuckDB kept, when they are not simply rowid + 2.
 
     Returns None when every record is one line (no blank lines, no quoted newlines, nothing
-    rejected by the CSV parser), the common case, decided by counting newlines.
+    rejected by the CSV parser), the common case, decided by counting newlines. Otherwise the
+    records are found by NumPy (:func:`_record_starts`: a newline outside quotes ends one), or,
+    when that does not account for every row (unusual quoting, UTF-16), by Python's csv module.
     """
     newlines = 0
     last = b""
@@ -788,6 +790,10 @@ def _csv_line_map(
     lines = newlines + (0 if last == b"\n" else 1)
     if lines == rows + 1 and not structural:
         return None
+    if encoding.lower().replace("_", "-") not in ("utf-16", "utf-16-le", "utf-16-be"):
+        found = _record_starts(source, structural)
+        if found is not None and len(found) == rows:
+            return found
     enc = "utf-8-sig" if encoding in ("utf-8", "utf8") else encoding
     with open_decompressed(source) as fh:
         text = io.TextIOWrapper(fh, encoding=enc, errors="replace", newline="")
@@ -802,6 +808,63 @@ def _csv_line_map(
                 continue
             mapping.append(start)
     return mapping
+
+
+#: Bytes of a CSV file :func:`_record_starts` looks at a time.
+RECORD_SCAN_BYTES = 1 << 24
+
+
+def _record_starts(source: Source, structural: set[int]) -> Any:
+    """First line of each data record of a CSV file (an int64 array), by NumPy over its bytes.
+
+    A record ends at a newline outside quotes: one preceded by an even number of quote
+    characters (a doubled quote inside a quoted field counts twice). The header record is left
+    out, and so are blank records (nothing, or a lone carriage return, between two ends) and
+    the records of the lines in ``structural`` (rows DuckDB's parser rejected). None when the
+    file ends inside quotes.
+    """
+    import numpy as np
+
+    ends: list[Any] = []  # byte offset of each record's closing newline
+    end_lines: list[Any] = []  # the line that newline closes (1-based)
+    before: list[Any] = []  # the byte before it
+    parity = offset = seen_lines = 0
+    previous = 10  # a newline "before" the file
+    with open_decompressed(source) as fh:
+        while chunk := fh.read(RECORD_SCAN_BYTES):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            at = np.flatnonzero(data == 10)
+            quote_at = np.flatnonzero(data == 34)
+            # quotes before each newline, by position (a running count would cost a number
+            # per byte)
+            closes = ((np.searchsorted(quote_at, at) + parity) & 1) == 0
+            line_of = seen_lines + np.arange(1, at.size + 1, dtype=np.int64)
+            prior = np.where(at > 0, data[np.maximum(at - 1, 0)], previous)
+            ends.append(offset + at[closes])
+            end_lines.append(line_of[closes])
+            before.append(prior[closes])
+            parity = (parity + quote_at.size) & 1
+            seen_lines += at.size
+            offset += data.size
+            previous = int(data[-1]) if data.size else previous
+    if parity:
+        return None
+    end = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+    closed = np.concatenate(end_lines) if end_lines else np.zeros(0, np.int64)
+    prior = np.concatenate(before) if before else np.zeros(0, np.uint8)
+    start = np.concatenate([[0], end[:-1] + 1]) if end.size else np.zeros(0, np.int64)
+    first_line = np.concatenate([[1], closed[:-1] + 1]) if closed.size else closed
+    size = end - start - (prior == 13)
+    # a last record without a newline after it
+    tail = offset - (int(end[-1]) + 1 if end.size else 0) - (previous == 13)
+    if tail > 0:
+        first_line = np.append(first_line, 1 + (int(closed[-1]) if closed.size else 0))
+        size = np.append(size, tail)
+    keep = size[1:] > 0
+    lines = first_line[1:][keep]
+    if structural:
+        lines = lines[~np.isin(lines, np.fromiter(structural, dtype=np.int64))]
+    return lines.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -863,7 +926,6 @@ def read_orders(
     loader = _Loader(con, options, preset)
     raws: list[_Raw] = []
     lazy = lazy_orders = False
-    staged_view = True
     try:
         selects: list[str] = []
         contact_selects: list[str] = []
@@ -872,6 +934,7 @@ def read_orders(
             say(f"reading {path.name}")
             source = detect(path)
             raw = loader.load(i, source)
+            _exact_lines(con, raw)
             mapping = _map_columns(raw, preset, overrides)
             raw.report.columns = mapping
             has_order_ids = has_order_ids and "order_id" in mapping
@@ -881,24 +944,19 @@ def read_orders(
             contact_selects.append(_contact_select(i, raw, mapping))
         say("validating rows")
         lazy = all(r.source.format == "parquet" for r in raws)
-        line_maps = _line_maps(con, raws)
         # The staged rows are a view: each later query parses just the columns it needs, on
         # the fly (a few narrow scans cost less than materialising the parsed rows; for a text
-        # file they also spare a second copy of its rows beside the raw table). Only CSV
-        # records spanning several lines make it a table, whose line numbers are then fixed.
-        staged_view = not line_maps
-        kind = "VIEW" if staged_view else "TABLE"
-        con.execute(f"CREATE {kind} staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
+        # file they also spare a second copy of its rows beside the raw table).
+        con.execute("CREATE VIEW staged AS\n" + "\nUNION ALL BY NAME\n".join(selects))
         dedupe = preset.dedupe and has_order_ids
         scan = _scan(con, len(raws), dedupe=dedupe)
         for i, raw in enumerate(raws):
             raw.report.rows = scan.file_rows[i] + len(raw.structural)
         _build_rejects(con, raws, scan.bad_rows)
         level: AmountLevel = options.amount_level or preset.amount_level
-        _fix_line_numbers(con, line_maps)
         _raise_if_strict(con, options.strict)
         say("checking duplicates")
-        accepted = _accepted(con, scan.problems, cheap_checks=lazy or not staged_view)
+        accepted = _accepted(con, scan.problems, cheap_checks=lazy)
         lazy_orders = _build_orders(
             con, accepted=accepted, has_duplicates=scan.maybe_duplicates, level=level
         )
@@ -921,17 +979,16 @@ def read_orders(
         stats = _stats(con, raws, rows, timezone, currency, level)
     finally:
         loader.close()
-        # the raw tables of text files hold the rows while ``orders`` is a view of ``staged``
-        # and that a view of them
-        keep_raw = lazy_orders and staged_view
+        # the raw tables of text files hold the rows while ``orders`` is a view of ``staged``,
+        # a view of them
         for raw in raws:
-            if raw.source.format != "parquet" and not keep_raw:
+            if raw.source.format != "parquet" and not lazy_orders:
                 con.execute(f"DROP TABLE IF EXISTS {raw.relation}")
             con.execute(f"DROP TABLE IF EXISTS {raw.relation}_lines")
         if not lazy_orders:  # else ``orders`` is a view of it
-            con.execute(f"DROP {'VIEW' if staged_view else 'TABLE'} IF EXISTS staged")
+            con.execute("DROP VIEW IF EXISTS staged")
     contact_rows = f"(SELECT __file * {ROW_KEY_SHIFT} + __line AS __row, * FROM orders)"
-    if staged_view and lazy_orders:
+    if lazy_orders:
         # rows are looked up by key: read the contact columns alone from the files (or the raw
         # tables of text files)
         con.execute("CREATE VIEW contact_rows AS\n" + "\nUNION ALL\n".join(contact_selects))
@@ -978,50 +1035,46 @@ def _build_rejects(con: duckdb.DuckDBPyConnection, raws: list[_Raw], bad_rows: A
             )
 
 
-def _line_maps(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> dict[int, list[int]]:
-    """The exact line number of each record of the CSV files whose records are not simply at
-    line rowid + 2 (blank lines, quoted newlines, rows the CSV parser rejected), by file index.
+#: Column added to the raw table of a CSV file whose records are not one line each: the line
+#: each record starts on.
+LINE_COLUMN = "__lv_line"
 
-    Empty in the common case, decided by one newline count per file (see ``_csv_line_map``).
+
+def _exact_lines(con: duckdb.DuckDBPyConnection, raw: _Raw) -> None:
+    """Give the rows of a CSV file their exact line numbers where rowid + 2 is not one.
+
+    That is when a record spans lines (a quoted newline), after a blank line, or after a row the
+    CSV parser rejected (see :func:`_csv_line_map`; decided by one newline count per file).
+    The raw table then gets a column :data:`LINE_COLUMN` with each record's first line, and
+    that column becomes the file's line numbers, in the rejects as everywhere else.
     """
-    maps: dict[int, list[int]] = {}
-    for i, raw in enumerate(raws):
-        if raw.source.format != "csv" or raw.line_expr != "rowid + 2":
-            continue
-        rows = con.execute(f"SELECT count(*) FROM {raw.relation}").fetchall()[0][0]
-        mapping = _csv_line_map(
-            raw.source,
-            raw.report.encoding or "utf-8",
-            raw.report.delimiter or ",",
-            {s[0] for s in raw.structural},
-            int(rows),
-        )
-        if mapping is not None:
-            maps[i] = mapping
-    return maps
+    if raw.source.format != "csv" or raw.line_expr != "rowid + 2":
+        return
+    import numpy as np
+    import pyarrow as pa
 
-
-def _fix_line_numbers(con: duckdb.DuckDBPyConnection, maps: dict[int, list[int]]) -> None:
-    """Replace the rowid-based line numbers of CSV rows (in ``staged``, then a table, and in
-    ``rejects``) by the exact ones of :func:`_line_maps`.
-
-    Done even when nothing was rejected yet: exact duplicates are found later and reported with
-    the staged line numbers.
-    """
-    for i, mapping in maps.items():
-        con.execute("CREATE OR REPLACE TEMP TABLE __linemap (rid BIGINT, line BIGINT)")
-        con.executemany(
-            "INSERT INTO __linemap VALUES (?, ?)", [(k + 2, v) for k, v in enumerate(mapping)]
-        )
+    rows = int(con.execute(f"SELECT count(*) FROM {raw.relation}").fetchall()[0][0])
+    mapping = _csv_line_map(
+        raw.source,
+        raw.report.encoding or "utf-8",
+        raw.report.delimiter or ",",
+        {s[0] for s in raw.structural},
+        rows,
+    )
+    if mapping is None:
+        return
+    lines = np.asarray(mapping, dtype=np.int64)
+    table = pa.table({"rid": np.arange(lines.size, dtype=np.int64), "line": lines})
+    con.register("lv_linemap", table)
+    try:
+        con.execute(f"ALTER TABLE {raw.relation} ADD COLUMN {LINE_COLUMN} BIGINT")
         con.execute(
-            f"UPDATE rejects t SET line = m.line FROM __linemap m WHERE t.file_index = {i} "
-            "AND t.line = m.rid AND t.reason NOT LIKE 'malformed%'"
+            f"UPDATE {raw.relation} r SET {LINE_COLUMN} = m.line FROM lv_linemap m "
+            "WHERE r.rowid = m.rid"
         )
-        con.execute(
-            f"UPDATE staged t SET __line = m.line FROM __linemap m "
-            f"WHERE t.__file = {i} AND t.__line = m.rid"
-        )
-        con.execute("DROP TABLE __linemap")
+    finally:
+        con.unregister("lv_linemap")
+    raw.line_expr = LINE_COLUMN
 
 
 def _raise_if_strict(con: duckdb.DuckDBPyConnection, strict: bool) -> None:
@@ -1179,9 +1232,8 @@ def _accepted(con: duckdb.DuckDBPyConnection, problems: int, *, cheap_checks: bo
 
     Without a problem that is every row: a query of the view then parses just the columns it
     reads. Otherwise the rows whose checks found nothing (``__pwhy IS NULL``) when the checks
-    are cheap (typed Parquet columns, or a table that stores them), else (text parsed on the
-    fly, where the checks parse every column) the rows not in ``rejects``, found by
-    file and line.
+    are cheap (typed Parquet columns), else (text parsed on the fly, where the checks parse
+    every column) the rows not in ``rejects``, found by file and line.
     """
     if not problems:
         return "staged"
