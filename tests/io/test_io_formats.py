@@ -161,6 +161,33 @@ def test_json_lines_bad_row_has_its_line_number(
     ]
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_json_lines_blank_lines_and_mixed_types(
+    cli: Cli, write_file: Writer, tmp_path: Path, eol: str
+) -> None:
+    """Blank lines (which DuckDB skips) do not shift the line numbers of later rows, and a key
+    holding both strings and numbers gives the strings without their JSON quotes: customer
+    "A7" is A7, and the bad amount "x" is reported as x."""
+    records = [
+        {"customer_id": 101, "ordered_at": "2024-01-01", "amount": 1},
+        None,
+        None,
+        {"customer_id": "A7", "ordered_at": "2024-01-02", "amount": "12.5"},
+        None,
+        {"customer_id": "A7", "ordered_at": "2024-01-03", "amount": "x"},
+        {"customer_id": 101, "ordered_at": "2024-01-04", "amount": 2},
+    ]
+    text = eol.join("" if r is None else json.dumps(r) for r in records) + eol
+    customers, report = analyze(cli, tmp_path / "out", write_file("o.jsonl", text))
+    assert set(customers) == {"101", "A7"}
+    assert float(customers["A7"]["total_spend"]) == 12.5
+    assert float(customers["101"]["total_spend"]) == 3.0
+    with open(tmp_path / "out" / "rejects.csv", newline="") as fh:
+        rejects = list(csv.DictReader(fh))
+    assert [(r["line"], r["column"], r["value"]) for r in rejects] == [("6", "amount", "x")]
+    assert report["rows_read"] == 4
+
+
 def test_glob_of_several_files(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
     header, *lines = CANONICAL_CSV.splitlines()
     for i, line in enumerate(lines):

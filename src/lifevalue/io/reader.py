@@ -454,7 +454,16 @@ def _text_expr(col: str, dtype: str) -> str:
         )
     if dtype == "VARCHAR":
         return contact_text(c)
+    if dtype == "JSON":  # a JSON Lines key holding strings and numbers: "A7" is A7
+        return contact_text(_as_text(col, dtype))
     return f"CAST({c} AS VARCHAR)"
+
+
+def _as_text(col: str, dtype: str) -> str:
+    """A column's value as the text a person wrote (a JSON string without its quotes)."""
+    if dtype == "JSON":
+        return f"json_extract_string({_q(col)}, '$')"
+    return f"CAST({_q(col)} AS VARCHAR)"
 
 
 def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
@@ -607,7 +616,7 @@ def _stage_select(
             out[canon] = "NULL"
             continue
         dtype = raw.columns[src]
-        raw_text = f"CAST({_q(src)} AS VARCHAR)"
+        raw_text = _as_text(src, dtype)
         if canon == "ordered_at":
             expr = _date_expr(src, dtype, formats)
             out[canon] = expr
@@ -808,6 +817,41 @@ def _csv_line_map(
                 continue
             mapping.append(start)
     return mapping
+
+
+def _jsonl_line_map(source: Source, rows: int) -> Any:
+    """Line number of each JSON Lines record when blank lines (which DuckDB skips) make it
+    other than rowid + 1, else None. A record is one line (JSON Lines escapes the newlines in
+    strings), so the records are the lines with anything on them: found by NumPy, or by
+    Python when that does not account for every row (lines of blanks only)."""
+    import numpy as np
+
+    ends: list[Any] = []  # byte offset of each newline
+    before: list[Any] = []  # the byte before it
+    offset = 0
+    previous = 10  # a newline "before" the file
+    with open_decompressed(source) as fh:
+        while chunk := fh.read(RECORD_SCAN_BYTES):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            at = np.flatnonzero(data == 10)
+            ends.append(offset + at)
+            before.append(np.where(at > 0, data[np.maximum(at - 1, 0)], previous))
+            offset += data.size
+            previous = int(data[-1]) if data.size else previous
+    end = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+    prior = np.concatenate(before) if before else np.zeros(0, np.uint8)
+    start = np.concatenate([[0], end[:-1] + 1]) if end.size else end
+    size = end - start - (prior == 13)
+    lines = 1 + np.flatnonzero(size > 0)
+    tail = offset - (int(end[-1]) + 1 if end.size else 0) - (previous == 13)
+    if tail > 0:  # a last line without a newline
+        lines = np.append(lines, end.size + 1)
+    if lines.size == rows:
+        if not rows or int(lines[-1]) == rows:  # no blank line before the last record
+            return None
+        return lines.astype(np.int64)
+    with open_decompressed(source) as fh:
+        return [n for n, line in enumerate(fh, 1) if line.strip()]
 
 
 #: Bytes of a CSV file :func:`_record_starts` looks at a time.
@@ -1048,19 +1092,23 @@ def _exact_lines(con: duckdb.DuckDBPyConnection, raw: _Raw) -> None:
     The raw table then gets a column :data:`LINE_COLUMN` with each record's first line, and
     that column becomes the file's line numbers, in the rejects as everywhere else.
     """
-    if raw.source.format != "csv" or raw.line_expr != "rowid + 2":
+    csv_file = raw.source.format == "csv" and raw.line_expr == "rowid + 2"
+    if not csv_file and not (raw.source.format == "jsonl" and raw.line_expr == "rowid + 1"):
         return
     import numpy as np
     import pyarrow as pa
 
     rows = int(con.execute(f"SELECT count(*) FROM {raw.relation}").fetchall()[0][0])
-    mapping = _csv_line_map(
-        raw.source,
-        raw.report.encoding or "utf-8",
-        raw.report.delimiter or ",",
-        {s[0] for s in raw.structural},
-        rows,
-    )
+    if csv_file:
+        mapping = _csv_line_map(
+            raw.source,
+            raw.report.encoding or "utf-8",
+            raw.report.delimiter or ",",
+            {s[0] for s in raw.structural},
+            rows,
+        )
+    else:
+        mapping = _jsonl_line_map(raw.source, rows)
     if mapping is None:
         return
     lines = np.asarray(mapping, dtype=np.int64)
