@@ -780,6 +780,17 @@ def _lines_at(source: Source, offsets: Sequence[int]) -> dict[int, int]:
     return found
 
 
+def _line_count(source: Source) -> int:
+    """Lines of a (decompressed) file: its newlines, plus one for a last line without one."""
+    newlines = 0
+    last = b""
+    with open_decompressed(source) as fh:
+        while chunk := fh.read(1 << 20):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return newlines + (0 if last in (b"\n", b"") else 1)
+
+
 def _csv_line_map(
     source: Source, encoding: str, delimiter: str, structural: set[int], rows: int
 ) -> list[int] | Any | None:
@@ -790,14 +801,7 @@ def _csv_line_map(
     records are found by NumPy (:func:`_record_starts`: a newline outside quotes ends one), or,
     when that does not account for every row (unusual quoting, UTF-16), by Python's csv module.
     """
-    newlines = 0
-    last = b""
-    with open_decompressed(source) as fh:
-        while chunk := fh.read(1 << 20):
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-    lines = newlines + (0 if last == b"\n" else 1)
-    if lines == rows + 1 and not structural:
+    if _line_count(source) == rows + 1 and not structural:
         return None
     if encoding.lower().replace("_", "-") not in ("utf-16", "utf-16-le", "utf-16-be"):
         found = _record_starts(source, structural)
@@ -826,6 +830,8 @@ def _jsonl_line_map(source: Source, rows: int) -> Any:
     Python when that does not account for every row (lines of blanks only)."""
     import numpy as np
 
+    if _line_count(source) == rows:  # the common case: no blank line
+        return None
     ends: list[Any] = []  # byte offset of each newline
     before: list[Any] = []  # the byte before it
     offset = 0
