@@ -334,6 +334,58 @@ def test_duplicate_rows_are_reported_with_their_lines(
     assert float(customers(out)["B"]["total_spend"]) == pytest.approx(10.0)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duplicates_among_many_rows_leave_the_counts_of_the_rest(
+    write_file: Writer, tmp_path: Path, fmt: str
+) -> None:
+    """Only rows that hash alike are compared: duplicates of a return row and of a sale are
+    removed (the first copy kept), rows that differ in one column are not, and the row counts
+    of ingest.json are those of the rows kept."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    from lifevalue.analytics.summary import compute_summary
+    from lifevalue.io import read_orders
+
+    n = 500
+    rows = {
+        "customer_id": [f"C{i % 50}" for i in range(n)],
+        "order_id": [f"O{i}" for i in range(n)],
+        "ordered_at": [f"2024-01-{1 + i % 28:02d} 10:00:00" for i in range(n)],
+        "amount": [float(i % 7 + 1) for i in range(n)],
+    }
+    rows["amount"][10] = -3.0  # a return
+    copies = [10, 10, 20, 30]  # row 10 twice more, rows 20 and 30 once more
+    for key in rows:
+        rows[key] += [rows[key][i] for i in copies]
+    rows["customer_id"].append(rows["customer_id"][40])  # like row 40 but 1 more in amount
+    rows["order_id"].append(rows["order_id"][40])
+    rows["ordered_at"].append(rows["ordered_at"][40])
+    rows["amount"].append(rows["amount"][40] + 1)
+    table = pa.table(rows)
+    if fmt == "csv":
+        path = tmp_path / "orders.csv"
+        pa_csv.write_csv(table, path)
+    else:
+        path = tmp_path / "orders.parquet"
+        pq.write_table(table, path)
+    ingested = read_orders([path])
+    compute_summary(ingested)
+    lines = ingested.con.execute(
+        "SELECT line FROM rejects WHERE kind = 'duplicate' ORDER BY line"
+    ).fetchall()
+    first = 2 if fmt == "csv" else 1  # the CSV header is line 1
+    assert [r[0] for r in lines] == [n + first + k for k in range(len(copies))]
+    stats = ingested.stats
+    assert stats["rows_read"] == n + len(copies) + 1
+    assert stats["rows_duplicate"] == len(copies)
+    assert stats["rows_accepted"] == n + 1
+    assert stats["negative_amount_rows"] == 1
+    spend = ingested.con.execute("SELECT sum(total_spend) FROM customers").fetchall()[0][0]
+    assert spend == pytest.approx(sum(rows["amount"][:n]) + rows["amount"][40] + 1)
+
+
 def test_bad_row_in_the_second_file_of_a_glob(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
     write_file("in/o1.csv", f"{HEADER}\nA,1,2024-01-01,10\n")
     write_file("in/o2.csv", f"{HEADER}\nB,2,2024-01-02,10\n\nB,3,2024-01-03,oops\n")

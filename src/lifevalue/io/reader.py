@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -1007,9 +1007,8 @@ def read_orders(
         _raise_if_strict(con, options.strict)
         say("checking duplicates")
         accepted = _accepted(con, scan.problems, cheap_checks=lazy)
-        lazy_orders = _build_orders(
-            con, accepted=accepted, has_duplicates=scan.maybe_duplicates, level=level
-        )
+        accepted, removed = _remove_duplicates(con, accepted, scan.repeated_hashes)
+        lazy_orders = _build_orders(con, accepted=accepted, level=level)
         say("totalling orders")
         present = {c for r in raws for c in r.report.columns}
         if preset.cancellation_prefix and has_order_ids:
@@ -1023,8 +1022,8 @@ def read_orders(
             present=present,
             contacts=contacts,
         )
-        # the row counts of the scan hold unless rows were removed after it
-        rows = scan.accepted if lazy_orders else _row_stats(con, "orders")
+        # the row counts of the scan hold, less the duplicates, unless rows were removed later
+        rows = scan.accepted.less(removed) if lazy_orders else _row_stats(con, "orders")
         currency = _check_currency(con, raws, rows)
         stats = _stats(con, raws, rows, timezone, currency, level)
     finally:
@@ -1182,6 +1181,20 @@ class _RowStats:
     first_at: Any
     last_at: Any
 
+    def less(self, copies: _RowStats | None) -> _RowStats:
+        """These counts without ``copies``, rows each identical to one that stays (so the
+        currencies and the first and last times stay as they are)."""
+        if copies is None:
+            return self
+        return replace(
+            self,
+            accepted=self.accepted - copies.accepted,
+            negative=self.negative - copies.negative,
+            cancelled=self.cancelled - copies.cancelled,
+            returns=self.returns - copies.returns,
+            refunded=self.refunded - copies.refunded,
+        )
+
 
 def _row_stats_sql(where: str, zoned: bool) -> str:
     """Aggregates of :class:`_RowStats` over the rows matching ``where``."""
@@ -1219,7 +1232,9 @@ class _Scan:
     file_rows: list[int]
     problems: int
     accepted: _RowStats
-    maybe_duplicates: bool
+    repeated_hashes: Any
+    """The hash values (a NumPy uint64 array) that two or more accepted rows share on
+    :data:`_DUPLICATE_KEY`: the rows that may be exact duplicates. None without ``dedupe``."""
     bad_rows: Any = None
     """The rows with a problem (an Arrow list of their file, line, column, value, reason and
     kind), collected by the same scan."""
@@ -1232,10 +1247,10 @@ _DUPLICATE_KEY = ("customer_id", "order_id", "ordered_at", "amount", "sku", "qua
 def _scan(con: duckdb.DuckDBPyConnection, n_files: int, *, dedupe: bool) -> _Scan:
     """Count the staged rows per file, the bad rows and the accepted rows in one scan.
 
-    With ``dedupe``, also whether two accepted rows may be exact duplicates: some rows hash
-    alike on :data:`_DUPLICATE_KEY` (the full comparison is made only then). The scan collects
-    the accepted rows' hashes and NumPy sorts them: at 5.5 M rows that is about half the cost
-    of DuckDB's ``count(DISTINCT ...)``, which builds a hash table of every row.
+    With ``dedupe``, also which accepted rows may be exact duplicates: those that hash alike on
+    :data:`_DUPLICATE_KEY` (only they are compared in full). The scan collects the accepted
+    rows' hashes and NumPy sorts them: at 5.5 M rows that is about half the cost of DuckDB's
+    ``count(DISTINCT ...)``, which builds a hash table of every row.
     """
     ok = "__pwhy IS NULL"
     per_file = n_files <= 64
@@ -1259,13 +1274,14 @@ def _scan(con: duckdb.DuckDBPyConnection, n_files: int, *, dedupe: bool) -> _Sca
         found = dict(con.execute("SELECT __file, count(*) FROM staged GROUP BY ALL").fetchall())
         counts = [int(found.get(i, 0)) for i in range(n_files)]
     accepted = _row_stats_from(row[1:10])
-    maybe = dedupe and _hashes_repeat(table.column(table.num_columns - 1))
+    repeated = _repeated_hashes(table.column(table.num_columns - 1)) if dedupe else None
     bad_rows = table.column(table.num_columns - lists) if row[0] else None
-    return _Scan(counts, int(row[0]), accepted, maybe, bad_rows)
+    return _Scan(counts, int(row[0]), accepted, repeated, bad_rows)
 
 
-def _hashes_repeat(lists: Any) -> bool:
-    """True when a value occurs twice in the (one) list of row hashes of an Arrow column."""
+def _repeated_hashes(lists: Any) -> Any:
+    """The values that occur twice or more in the (one) list of row hashes of an Arrow column,
+    as a NumPy uint64 array (empty when none does)."""
     import numpy as np
 
     for chunk in lists.chunks:
@@ -1277,8 +1293,9 @@ def _hashes_repeat(lists: Any) -> bool:
             values.buffers()[1], dtype=np.uint64, count=len(values), offset=values.offset * 8
         )
         ordered = np.sort(hashes)
-        return bool((ordered[1:] == ordered[:-1]).any())
-    return False
+        again = ordered[1:][ordered[1:] == ordered[:-1]]
+        return np.unique(again)
+    return np.zeros(0, dtype=np.uint64)
 
 
 def _accepted(con: duckdb.DuckDBPyConnection, problems: int, *, cheap_checks: bool) -> str:
@@ -1300,18 +1317,54 @@ def _accepted(con: duckdb.DuckDBPyConnection, problems: int, *, cheap_checks: bo
     return "(SELECT * FROM staged ANTI JOIN __rejected USING (__file, __line))"
 
 
+def _remove_duplicates(
+    con: duckdb.DuckDBPyConnection, accepted: str, repeated_hashes: Any
+) -> tuple[str, _RowStats | None]:
+    """Report exact duplicates of earlier rows and leave them out of ``accepted``.
+
+    Exact duplicates are identical in every canonical column; the first occurrence (by file
+    and line) is kept. Only the rows whose :data:`_DUPLICATE_KEY` hash is among
+    ``repeated_hashes`` (from :func:`_scan`) can be duplicates, so only they are compared.
+    Returns the SQL of the rows kept and the counts of the rows removed (None if none).
+    """
+    if repeated_hashes is None or not len(repeated_hashes):
+        return accepted, None
+    import pyarrow as pa
+
+    cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
+    key = ", ".join(_q(c) for c in _DUPLICATE_KEY)
+    con.register("lv_repeated_hashes", pa.table({"h": pa.array(repeated_hashes, pa.uint64())}))
+    try:
+        con.execute(
+            "CREATE TEMP TABLE __duplicates AS SELECT * EXCLUDE (__copy) FROM ("
+            f"SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY __file, __line) "
+            f"AS __copy FROM {accepted} WHERE hash({key}) IN (SELECT h FROM lv_repeated_hashes)"
+            ") WHERE __copy > 1"
+        )
+    finally:
+        con.unregister("lv_repeated_hashes")
+    removed = _row_stats_from(
+        con.execute(f"SELECT {_row_stats_sql('TRUE', True)} FROM __duplicates").fetchall()[0]
+    )
+    if not removed.accepted:
+        return accepted, None
+    con.execute(
+        "INSERT INTO rejects SELECT d.__file, n.name, d.__line, NULL, NULL, "
+        "'exact duplicate of an earlier row', 'duplicate' FROM __duplicates d "
+        "JOIN __files n ON n.idx = d.__file"
+    )
+    return f"(SELECT * FROM {accepted} ANTI JOIN __duplicates USING (__file, __line))", removed
+
+
 def _build_orders(
     con: duckdb.DuckDBPyConnection,
     *,
     accepted: str,
-    has_duplicates: bool,
     level: AmountLevel,
 ) -> bool:
-    """Create ``orders``: accepted rows without exact duplicates (a view over ``staged`` when
-    nothing has to be removed from line-level rows, else a table). True when it is a view.
-
-    ``accepted``: the accepted staged rows (see :func:`_accepted`). ``has_duplicates``: some
-    rows may be exact duplicates (see :func:`_scan`); they are then compared over every column.
+    """Create ``orders`` from the accepted rows without exact duplicates (``accepted``, see
+    :func:`_remove_duplicates`): a view for line-level rows, else a table (orders without a
+    total are removed from it). True when it is a view.
     """
     cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
     body = (
@@ -1319,33 +1372,17 @@ def _build_orders(
         "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at_utc, __file, __line "
         f"FROM {accepted}"
     )
-    if has_duplicates:
-        # Exact duplicates: identical in every canonical column; the first occurrence is kept.
-        con.execute(
-            f"CREATE TABLE accepted AS SELECT *, row_number() OVER (PARTITION BY {cols} "
-            f"ORDER BY __file, __line) AS __copy FROM ({body})"
-        )
-        con.execute(
-            "INSERT INTO rejects SELECT a.__file, n.name, a.__line, NULL, NULL, "
-            "'exact duplicate of an earlier row', 'duplicate' FROM accepted a "
-            "JOIN __files n ON n.idx = a.__file WHERE a.__copy > 1"
-        )
-        deleted = con.execute("DELETE FROM accepted WHERE __copy > 1").fetchall()[0][0]
-        con.execute("ALTER TABLE accepted DROP COLUMN __copy")
-        has_duplicates = bool(deleted)
     select = ", ".join(
         "ordered_at_utc AS ordered_at" if c == "ordered_at" else _q(c) for c in CANONICAL_COLUMNS
     )
-    if not has_duplicates and level == "line":
-        # nothing to remove: a view of the staged rows (parsed on the fly for Parquet)
+    if level == "line":
+        # a view of the staged rows (parsed on the fly by each query)
         con.execute(
             f"CREATE VIEW orders AS SELECT {select}, local_date, __file, __line FROM ({body})"
         )
         return True
     # orders: the canonical table; ordered_at in UTC
-    source = "accepted" if has_duplicates else f"({body})"
-    con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM {source}")
-    con.execute("DROP TABLE IF EXISTS accepted")
+    con.execute(f"CREATE TABLE orders AS SELECT {select}, local_date, __file, __line FROM ({body})")
     if level == "order":
         missing = con.execute(
             "SELECT count(*) FROM (SELECT order_id FROM orders GROUP BY order_id "
