@@ -7,6 +7,7 @@ User errors (:class:`lifevalue.errors.LifevalueError`) print one red line and ex
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +40,7 @@ from lifevalue.cli_options import (
     parse_date,
     read_options_from,
 )
-from lifevalue.errors import ConfigError, LifevalueError
+from lifevalue.errors import ConfigError, IdentificationWarning, LifevalueError
 
 app = typer.Typer(
     name="lifevalue",
@@ -1051,7 +1052,11 @@ def subscriptions(
         raise ConfigError(
             f"{cohorts}: at least two periods (the cohort size and one more) are needed"
         )
-    model = ShiftedBetaGeoModel().fit(mat)
+    with warnings.catch_warnings():  # shown as a note below
+        warnings.simplefilter("ignore", IdentificationWarning)
+        model = ShiftedBetaGeoModel().fit(mat)
+    for note in model.fit_notes_:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     summary, curve = project_cohorts(model, labels, mat, periods)
     a, b = model.params_["alpha"], model.params_["beta"]
     console.print(

@@ -63,3 +63,10 @@ class ConvergenceError(LifevalueError):
 
 class InsufficientDataError(ConvergenceError):
     """The data cannot identify the model (e.g. no repeat buyers); the message names a fallback."""
+
+
+class IdentificationWarning(UserWarning):
+    """A fit reached the maximum of the likelihood, but the data do not pin down every parameter
+    (the likelihood is flat along some direction there): the estimates are one point of a ridge
+    of equally likely ones and the standard errors of the parameters involved are undefined.
+    The model's ``fit_notes_`` say which parameters; the CLI shows them as notes."""

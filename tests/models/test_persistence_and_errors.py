@@ -11,6 +11,7 @@ import pytest
 
 from lifevalue.errors import (
     ConvergenceError,
+    IdentificationWarning,
     InputError,
     InsufficientDataError,
     NotFittedError,
@@ -159,3 +160,73 @@ def test_penalizer_shrinks_and_keeps_a_fit(cdnow: pd.DataFrame) -> None:
     theta = np.array(list(plain.params_.values()))
     theta_pen = np.array(list(pen.params_.values()))
     assert np.sum(theta_pen**2) < np.sum(theta**2)
+
+
+def _no_dropout_store(seed: int = 0, n: int = 3000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Customers who never drop out: Poisson purchases at gamma(0.8, 70)-distributed daily
+    rates over 100-700 days (recency: the latest of x uniform purchase times)."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(0.8, 1 / 70, n)
+    T = rng.uniform(100, 700, n)
+    x = rng.poisson(lam * T).astype(float)
+    tx = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
+    return x, tx, T
+
+
+def _nbd_max_loglik(x: np.ndarray, T: np.ndarray) -> float:
+    """The maximum log-likelihood of the no-dropout limit (Poisson purchases, gamma rates),
+    found here by scipy: sum of log G(r+x) - log G(r) + r log a - (r+x) log(a+T)."""
+    from scipy.optimize import minimize
+    from scipy.special import gammaln
+
+    def nll(z: np.ndarray) -> float:
+        r, a = np.exp(z)
+        return -float(np.sum(gammaln(r + x) - gammaln(r) + r * np.log(a) - (r + x) * np.log(a + T)))
+
+    res = minimize(nll, np.log([1.0, 50.0]), method="Nelder-Mead", options={"xatol": 1e-10})
+    return -float(res.fun)
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ParetoNBDModel])
+def test_a_ridge_of_equal_likelihood_gives_estimates_a_warning_and_nan_errors(
+    cls: type[BetaGeoModel],
+) -> None:
+    # Nobody drops out: the dropout parameters (BG/NBD's a and b, Pareto/NBD's s and beta) can
+    # slide along a ridge towards "no dropout" without changing the likelihood. The fit keeps
+    # the maximum it reached, says which parameters are not identified, and the rest stand.
+    x, tx, T = _no_dropout_store()
+    with pytest.warns(IdentificationWarning, match="do not pin down"):
+        model = cls().fit(x, tx, T)
+    assert model.converged_ and not model.identified_
+    dropout = ("a", "b") if cls is BetaGeoModel else ("s", "beta")
+    se = model.standard_errors_
+    assert all(np.isnan(se[p]) for p in dropout)
+    assert all(np.isfinite(se[p]) and se[p] > 0 for p in ("r", "alpha"))
+    assert any(all(p in note for p in dropout) for note in model.fit_notes_)
+    # the ridge's likelihood is the no-dropout model's best, found independently
+    assert model.log_likelihood_ == pytest.approx(_nbd_max_loglik(x, T), rel=1e-7)
+    # r and alpha as in the no-dropout model (true values 0.8 and 70)
+    assert model.params_["r"] == pytest.approx(0.8, rel=0.1)
+    assert model.params_["alpha"] == pytest.approx(70, rel=0.1)
+    # it saves as strict JSON (null for the undefined errors) and loads back the same
+    text = json.dumps(model.to_dict(), allow_nan=False)
+    back = cls.from_dict(json.loads(text))
+    assert not back.identified_ and back.fit_notes_ == model.fit_notes_
+    assert np.isnan(back.standard_errors_[dropout[0]])
+    np.testing.assert_allclose(
+        back.probability_alive(x, tx, T), model.probability_alive(x, tx, T), rtol=1e-12
+    )
+
+
+def test_the_pipeline_turns_a_ridge_warning_into_a_note() -> None:
+    import warnings
+
+    from lifevalue.models.selection import Histories, fit_plain
+
+    x, tx, T = _no_dropout_store()
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing may escape as a warning
+        model = fit_plain("pnbd", Histories(x, tx, T, np.ones_like(x)), "days", notes)
+    assert not model.identified_
+    assert len(notes) == 1 and "s, beta" in notes[0] and "ParetoNBDModel" in notes[0]

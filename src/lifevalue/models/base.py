@@ -23,18 +23,24 @@ from __future__ import annotations
 import copy
 import json
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import minimize
 
-from lifevalue.errors import ConvergenceError, InputError, NotFittedError
+from lifevalue.errors import (
+    ConvergenceError,
+    IdentificationWarning,
+    InputError,
+    NotFittedError,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -46,6 +52,13 @@ FORMAT_VERSION = 1
 
 LOG_BOUND = 20.0
 """Log-parameters are kept in [-LOG_BOUND, LOG_BOUND] (about 2e-9 to 5e8)."""
+
+RIDGE_RTOL = 1e-5
+"""Eigenvalues of the Hessian (log-parameters) up to this share of the largest are flat
+directions of the likelihood; below minus this share, a saddle (see ``_ridge_covariance``)."""
+
+RIDGE_LOADING = 1e-3
+"""A parameter whose log moves by more than this along a flat direction is not identified."""
 
 Z95 = 1.959963984540054
 
@@ -320,6 +333,19 @@ class FitResult:
     converged: bool = True
     n_iterations: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Caveats of the fit (e.g. parameters the data do not identify), in plain words."""
+
+
+class _Optimum(NamedTuple):
+    """What :meth:`BaseModel._minimise` found."""
+
+    x: FloatArray  # log-parameters
+    fun: float  # mean objective
+    cov_log: FloatArray  # covariance of the log-parameters (NaN where not identified)
+    converged: bool
+    nit: int
+    flat: str | None = None  # the parameters the likelihood is flat in, when it is
 
 
 @dataclass
@@ -602,8 +628,23 @@ class BaseModel(ABC):
 
     @property
     def converged_(self) -> bool:
-        """Whether the optimiser reached an interior optimum with a positive-definite Hessian."""
+        """Whether the optimiser reached a maximum of the likelihood inside the allowed range
+        (a fit that does not raises :class:`~lifevalue.errors.ConvergenceError`; a maximum on a
+        ridge counts, see :attr:`identified_`)."""
         return self._result().converged
+
+    @property
+    def identified_(self) -> bool:
+        """Whether the data pin down every parameter (the Hessian at the optimum is positive
+        definite). False: the likelihood is flat along a ridge there, :attr:`fit_notes_` names
+        the parameters on it and their standard errors are NaN."""
+        cov = self._result().covariance
+        return cov is None or bool(np.all(np.isfinite(cov)))
+
+    @property
+    def fit_notes_(self) -> list[str]:
+        """Caveats of the fit in plain words (empty when there are none)."""
+        return list(self._result().notes)
 
     @property
     def covariance_(self) -> FloatArray:
@@ -699,12 +740,14 @@ class BaseModel(ABC):
         value: Callable[[FloatArray], float] | None = None,
         warm: bool = False,
         curvature: FloatArray | None = None,
-    ) -> tuple[FloatArray, float, FloatArray, bool, int]:
+    ) -> _Optimum:
         """Minimise the penalised mean negative log-likelihood from several starts.
 
         Returns the log-parameters, the mean objective, the covariance of the log-parameters
-        (inverse Hessian of the total penalised negative log-likelihood), whether it converged and
-        the number of iterations. Raises :class:`ConvergenceError` when no start converged.
+        (inverse Hessian of the total penalised negative log-likelihood), whether it converged,
+        the number of iterations and, when the likelihood is flat along some direction at the
+        optimum, a note naming the parameters involved (their variances are NaN; see
+        :meth:`_ridge_covariance`). Raises :class:`ConvergenceError` when no start converged.
         ``value`` (the objective's value alone) is used for the Hessian, by second differences,
         when the gradient is itself numerical.
 
@@ -789,14 +832,23 @@ class BaseModel(ABC):
             hess = hessian(best.x, best.grad)
         cov_log = self._invert_hessian(hess)
         reason = self._failure_reason(best)
+        flat: str | None = None
         if reason is None and cov_log is None:
-            reason = (
-                "the likelihood is flat in some direction at the optimum (the Hessian is not "
-                "positive definite), so the parameters are not identified by these data"
-            )
+            # the optimiser converged, the Hessian is singular: a ridge of equally likely
+            # estimates (e.g. Pareto/NBD's s and beta growing together when few customers drop
+            # out). Any point of it is a maximum-likelihood estimate: keep the one found, with
+            # NaN variances for the parameters along the ridge. A saddle is still an error.
+            ridge = self._ridge_covariance(hess)
+            if ridge is None:
+                reason = (
+                    "the likelihood is not at a maximum there (the Hessian has a clearly "
+                    "negative eigenvalue)"
+                )
+            else:
+                cov_log, flat = ridge
         if reason is not None or cov_log is None:
             raise ConvergenceError(self._failure_message(best, reason or "", fallback_hint))
-        return best.x, best.fun, cov_log, True, nit
+        return _Optimum(best.x, best.fun, cov_log, True, nit, flat)
 
     def _search(self, fun: ObjectiveFn, x0: FloatArray) -> tuple[_Attempt, int]:
         """L-BFGS-B from ``x0`` and, while they do not converge, from random perturbations of
@@ -848,6 +900,48 @@ class BaseModel(ABC):
             return None
         cov: FloatArray = np.asarray(np.linalg.inv(hess), dtype=np.float64)
         return 0.5 * (cov + cov.T)
+
+    def _warn_flat(self, flat: str | None) -> list[str]:
+        """The notes of a fit: ``flat`` (from :meth:`_minimise`), also issued as an
+        :class:`~lifevalue.errors.IdentificationWarning`."""
+        if flat is None:
+            return []
+        note = f"{type(self).__name__}: {flat}"
+        warnings.warn(note, IdentificationWarning, stacklevel=3)
+        return [note]
+
+    def _ridge_covariance(self, hess: FloatArray) -> tuple[FloatArray, str] | None:
+        """The covariance of the log-parameters at an optimum whose Hessian is singular, and a
+        note naming the parameters that move along the flat directions; None at a saddle.
+
+        Eigenvalues up to ``RIDGE_RTOL`` times the largest are flat directions (second
+        differences of a flat likelihood give small values of either sign); a clearly negative
+        one is a saddle. The covariance is the inverse on the other directions, with NaN in the
+        rows and columns of every parameter that a flat direction moves (loading above
+        ``RIDGE_LOADING``): its variance is unbounded.
+        """
+        if not np.all(np.isfinite(hess)):
+            return None
+        evals, vecs = np.linalg.eigh(0.5 * (hess + hess.T))
+        scale = max(1.0, float(np.max(np.abs(evals))))
+        if float(evals.min()) < -RIDGE_RTOL * scale:
+            return None
+        flat = evals <= RIDGE_RTOL * scale
+        solid = ~flat
+        cov: FloatArray = (vecs[:, solid] / evals[solid]) @ vecs[:, solid].T
+        loose = np.any(np.abs(vecs[:, flat]) > RIDGE_LOADING, axis=1)
+        cov[loose, :] = np.nan
+        cov[:, loose] = np.nan
+        names = [n for n, lo in zip(self.param_names, loose, strict=True) if lo]
+        together = ", ".join(names) if len(names) > 1 else names[0]
+        note = (
+            f"the likelihood is flat along a ridge at the optimum: these data do not pin down "
+            f"{together} (other values on the ridge fit equally well); the estimates are the "
+            f"point of it the optimiser reached and the standard error"
+            f"{'s' if len(names) > 1 else ''} of {together} "
+            f"{'are' if len(names) > 1 else 'is'} undefined (NaN)"
+        )
+        return 0.5 * (cov + cov.T), note
 
     def _attempt_ok(self, att: _Attempt) -> bool:
         return self._failure_reason(att) is None
@@ -908,9 +1002,15 @@ class BaseModel(ABC):
             },
             "extra": _jsonable(res.extra),
         }
-        if res.covariance is not None:
-            d["standard_errors"] = self.standard_errors_
-            d["covariance"] = res.covariance.tolist()
+        if res.covariance is not None:  # NaN (not identified) is written as null
+            d["standard_errors"] = {
+                k: v if math.isfinite(v) else None for k, v in self.standard_errors_.items()
+            }
+            d["covariance"] = [
+                [v if math.isfinite(v) else None for v in row] for row in res.covariance.tolist()
+            ]
+        if res.notes:
+            d["notes"] = list(res.notes)
         return d
 
     @classmethod
@@ -936,10 +1036,13 @@ class BaseModel(ABC):
             log_likelihood=None
             if data.get("log_likelihood") is None
             else float(data["log_likelihood"]),
-            covariance=None if cov is None else np.asarray(cov, dtype=np.float64),
+            covariance=None
+            if cov is None
+            else np.array([[np.nan if v is None else v for v in row] for row in cov], np.float64),
             n_customers=None if data.get("n_customers") is None else float(data["n_customers"]),
             converged=bool(data.get("converged", True)),
             extra=dict(data.get("extra") or {}),
+            notes=[str(n) for n in data.get("notes") or []],
         )
         return model
 
@@ -1103,7 +1206,7 @@ class PurchaseModel(BaseModel):
             x0 = self._start(initial_params)
         else:
             x0 = self._subsample_start(data)
-        z, _, cov_log, converged, nit = self._minimise(
+        opt = self._minimise(
             lambda v: self._objective(v, data),
             self._initial(data) if x0 is None else x0,
             data.n_customers,
@@ -1112,17 +1215,17 @@ class PurchaseModel(BaseModel):
             warm=x0 is not None,
             curvature=h0,
         )
-        theta = np.exp(z)
+        theta = np.exp(opt.x)
         ll = self._total_loglik(theta, data)
-        cov = cov_log * np.outer(theta, theta)
         self._fit = FitResult(
             params=dict(zip(self.param_names, map(float, theta), strict=True)),
             log_likelihood=ll,
-            covariance=cov,
+            covariance=opt.cov_log * np.outer(theta, theta),
             n_customers=data.n_customers,
-            converged=converged,
-            n_iterations=nit,
+            converged=opt.converged,
+            n_iterations=opt.nit,
             extra={"n_unique_rows": int(data.x.shape[0])},
+            notes=self._warn_flat(opt.flat),
         )
         return self
 
@@ -1177,7 +1280,7 @@ class PurchaseModel(BaseModel):
         model._fit = None
         try:
             model._check_identifiable(sample)
-            z, *_ = model._minimise(
+            z = model._minimise(
                 lambda v: model._objective(v, sample),
                 model._initial(sample),
                 sample.n_customers,
@@ -1185,7 +1288,7 @@ class PurchaseModel(BaseModel):
                 value=None
                 if self.analytic_gradient
                 else (lambda v: model._objective_value(v, sample)),
-            )
+            ).x
         except ConvergenceError:
             return None
         return z

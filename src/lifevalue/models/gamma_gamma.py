@@ -171,20 +171,21 @@ class GammaGammaModel(BaseModel):
             )
         data = _SpendData.build(ux, um, uw)
         x0 = np.log(np.array([1.0, 2.0, float(np.average(um, weights=uw))]))
-        z, _, cov_log, converged, nit = self._minimise(
+        opt = self._minimise(
             lambda v: self._objective(v, data), x0, n, fallback_hint="use the mean spend instead"
         )
-        theta = np.exp(z)
+        theta = np.exp(opt.x)
         ll = wdot(uw, self._loglik_rows(theta, ux, um))
         extra: dict[str, Any] = {"n_excluded": {k: int(v) for k, v in excluded.items()}}
         self._fit = FitResult(
             params=dict(zip(self.param_names, map(float, theta), strict=True)),
             log_likelihood=ll,
-            covariance=cov_log * np.outer(theta, theta),
+            covariance=opt.cov_log * np.outer(theta, theta),
             n_customers=n,
-            converged=converged,
-            n_iterations=nit,
+            converged=opt.converged,
+            n_iterations=opt.nit,
             extra=extra,
+            notes=self._warn_flat(opt.flat),
         )
         return self
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lifevalue.errors import ConfigError, ConvergenceError, InputError
+from lifevalue.errors import ConfigError, ConvergenceError, IdentificationWarning, InputError
 from lifevalue.models import load_model
 from lifevalue.models.base import FloatArray, PurchaseModel, pair_index
 from lifevalue.models.gamma_gamma import GammaGammaModel
@@ -273,10 +274,13 @@ def fit_spend(con: Any, time_unit: str, notes: list[str]) -> GammaGammaModel | N
     ).fetchnumpy()
     x, m, w = (np.asarray(d[k], dtype=np.float64) for k in ("frequency", "monetary_value", "n"))
     try:
-        model = GammaGammaModel(time_unit=time_unit).fit(x, m, weights=w)
+        with warnings.catch_warnings():  # a ridge's IdentificationWarning becomes a note
+            warnings.simplefilter("ignore", IdentificationWarning)
+            model = GammaGammaModel(time_unit=time_unit).fit(x, m, weights=w)
     except ConvergenceError as exc:
         notes.append(f"spend model not fitted ({exc}); predicted_spend = the customer's mean spend")
         return None
+    notes.extend(model.fit_notes_)
     if model.params_["q"] <= 1:
         notes.append(
             "the fitted Gamma-Gamma has no finite mean spend (q <= 1: a few very large spends); "

@@ -27,6 +27,7 @@ candidate fit converges), callers fall back to the historical CLV (see
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -34,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lifevalue.errors import ConvergenceError, InputError
+from lifevalue.errors import ConvergenceError, IdentificationWarning, InputError
 from lifevalue.models import PURCHASE_MODELS
 from lifevalue.models.base import FloatArray, PurchaseModel, pair_index
 from lifevalue.models.seasonal import (
@@ -170,21 +171,24 @@ def fit_plain(
     starts; the retry starts from the data-based guess. Raises the second
     :class:`ConvergenceError` (or the :class:`InsufficientDataError`) when that fails too.
     """
-    try:
-        return new_model(name, time_unit).fit(
-            hist.x, hist.tx, hist.T, weights=hist.weight, initial_params=start
-        )
-    except ConvergenceError as exc:
-        if type(exc).__name__ == "InsufficientDataError":
-            raise
-        model = new_model(name, time_unit, RETRY_PENALIZER).fit(
-            hist.x, hist.tx, hist.T, weights=hist.weight
-        )
-        notes.append(
-            f"{LABELS[name]} did not converge without a penalty; fitted with "
-            f"penalizer={RETRY_PENALIZER:g} (parameters shrunk slightly towards 0)"
-        )
-        return model
+    with warnings.catch_warnings():  # a ridge's IdentificationWarning becomes a note
+        warnings.simplefilter("ignore", IdentificationWarning)
+        try:
+            model = new_model(name, time_unit).fit(
+                hist.x, hist.tx, hist.T, weights=hist.weight, initial_params=start
+            )
+        except ConvergenceError as exc:
+            if type(exc).__name__ == "InsufficientDataError":
+                raise
+            model = new_model(name, time_unit, RETRY_PENALIZER).fit(
+                hist.x, hist.tx, hist.T, weights=hist.weight
+            )
+            notes.append(
+                f"{LABELS[name]} did not converge without a penalty; fitted with "
+                f"penalizer={RETRY_PENALIZER:g} (parameters shrunk slightly towards 0)"
+            )
+    notes.extend(model.fit_notes_)
+    return model
 
 
 def fit_seasonal(

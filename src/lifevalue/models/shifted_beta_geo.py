@@ -101,23 +101,24 @@ class ShiftedBetaGeoModel(BaseModel):
         mean_churn = float(churn[0] / size) if size > 0 else 0.5
         mean_churn = min(max(mean_churn, 0.01), 0.99)
         x0 = np.log(np.array([mean_churn, 1.0 - mean_churn]))
-        z, _, cov_log, converged, nit = self._minimise(
+        opt = self._minimise(
             lambda v: self._objective(v, data),
             x0,
             size,
             fallback_hint="use the observed period-on-period retention rates",
         )
-        theta = np.exp(z)
-        ll = -self._objective(z, data)[0] * size
+        theta = np.exp(opt.x)
+        ll = -self._objective(opt.x, data)[0] * size
         extra: dict[str, Any] = {"n_periods": int(mat.shape[1] - 1), "n_cohorts": int(mat.shape[0])}
         self._fit = FitResult(
             params=dict(zip(self.param_names, map(float, theta), strict=True)),
             log_likelihood=float(ll),
-            covariance=cov_log * np.outer(theta, theta),
+            covariance=opt.cov_log * np.outer(theta, theta),
             n_customers=size,
-            converged=converged,
-            n_iterations=nit,
+            converged=opt.converged,
+            n_iterations=opt.nit,
             extra=extra,
+            notes=self._warn_flat(opt.flat),
         )
         return self
 
