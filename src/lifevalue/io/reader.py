@@ -22,7 +22,13 @@ from typing import Any
 import duckdb
 
 from lifevalue.errors import ConfigError, InputError
-from lifevalue.io.order_totals import ROW_KEY_SHIFT, create_customer_days
+from lifevalue.io.order_totals import (
+    ROW_KEY_SHIFT,
+    UTC_ZONES,
+    create_customer_days,
+    local_date_sql,
+    utc_timestamp_sql,
+)
 from lifevalue.io.presets import (
     CANONICAL_COLUMNS,
     DEFAULT_DATE_FORMATS,
@@ -484,11 +490,15 @@ def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({grouped} AS DOUBLE))"
 
 
-def _date_expr(col: str, dtype: str, formats: Sequence[str]) -> str:
+def _date_expr(col: str, dtype: str, formats: Sequence[str], utc: bool = False) -> str:
+    """SQL parsing a date column into a TIMESTAMPTZ; values without an offset are store times
+    (the connection's time zone; with ``utc`` a UTC store's, taken without ICU's rules)."""
     c = _q(col)
     if dtype in ("TIMESTAMP WITH TIME ZONE",):
         return c
     if dtype.startswith("TIMESTAMP") or dtype == "DATE":
+        if utc:  # the wall time is the instant
+            return f"make_timestamptz(epoch_us(CAST({c} AS TIMESTAMP)))"
         return f"CAST({c} AS TIMESTAMPTZ)"
     v = f"trim(CAST({c} AS VARCHAR))"
     if formats:
@@ -594,11 +604,13 @@ def _stage_select(
     preset: Preset,
     options: ReadOptions,
     profile: _Profile | None = None,
+    utc: bool = False,
 ) -> str:
     """SELECT producing the staged rows of one file: parsed columns plus the first problem.
 
     With a ``profile``, text columns known to need no trimming are taken as they are and the
-    status and currency are looked up from their few distinct values.
+    status and currency are looked up from their few distinct values. ``utc``: the store's time
+    zone is UTC (see :func:`_date_expr`).
     """
     clean = profile.clean if profile else frozenset()
     formats: tuple[str, ...] = (
@@ -618,7 +630,7 @@ def _stage_select(
         dtype = raw.columns[src]
         raw_text = _as_text(src, dtype)
         if canon == "ordered_at":
-            expr = _date_expr(src, dtype, formats)
+            expr = _date_expr(src, dtype, formats, utc)
             out[canon] = expr
             example = formats[0] if formats else "2024-01-31 or 2024-01-31 14:05:00"
             if dtype == "VARCHAR":
@@ -954,6 +966,7 @@ def read_orders(
     overrides = options.overrides()
     settings = get_settings()
     timezone = options.timezone or preset.timezone or settings.store_timezone
+    utc = timezone in UTC_ZONES  # local times are UTC: converted without time zone rules
     say = progress or (lambda _msg: None)
 
     files = expand_paths(list(paths))
@@ -990,7 +1003,7 @@ def read_orders(
             has_order_ids = has_order_ids and "order_id" in mapping
             raws.append(raw)
             profile = _profile(con, raw, mapping)
-            selects.append(_stage_select(con, i, raw, mapping, preset, options, profile))
+            selects.append(_stage_select(con, i, raw, mapping, preset, options, profile, utc))
             contact_selects.append(_contact_select(i, raw, mapping))
         say("validating rows")
         lazy = all(r.source.format == "parquet" for r in raws)
@@ -1008,7 +1021,7 @@ def read_orders(
         say("checking duplicates")
         accepted = _accepted(con, scan.problems, cheap_checks=lazy)
         accepted, removed = _remove_duplicates(con, accepted, scan.repeated_hashes)
-        lazy_orders = _build_orders(con, accepted=accepted, level=level)
+        lazy_orders = _build_orders(con, accepted=accepted, level=level, utc=utc)
         say("totalling orders")
         present = {c for r in raws for c in r.report.columns}
         if preset.cancellation_prefix and has_order_ids:
@@ -1021,6 +1034,7 @@ def read_orders(
             zoned=lazy_orders,
             present=present,
             contacts=contacts,
+            utc=utc,
         )
         # the row counts of the scan hold, less the duplicates, unless rows were removed later
         rows = scan.accepted.less(removed) if lazy_orders else _row_stats(con, "orders")
@@ -1202,7 +1216,7 @@ def _row_stats_sql(where: str, zoned: bool) -> str:
 
     def utc(agg: str) -> str:
         value = f"{agg}(ordered_at){f}"
-        return f"CAST(timezone('UTC', {value}) AS TIMESTAMP)" if zoned else value
+        return utc_timestamp_sql(value) if zoned else value
 
     first = f"{utc('min')}, {utc('max')}"
     return (
@@ -1361,15 +1375,16 @@ def _build_orders(
     *,
     accepted: str,
     level: AmountLevel,
+    utc: bool = False,
 ) -> bool:
     """Create ``orders`` from the accepted rows without exact duplicates (``accepted``, see
     :func:`_remove_duplicates`): a view for line-level rows, else a table (orders without a
-    total are removed from it). True when it is a view.
+    total are removed from it). True when it is a view. ``utc``: the store's zone is UTC.
     """
     cols = ", ".join(_q(c) for c in CANONICAL_COLUMNS)
     body = (
-        f"SELECT {cols}, CAST(ordered_at AS DATE) AS local_date, "
-        "CAST(timezone('UTC', ordered_at) AS TIMESTAMP) AS ordered_at_utc, __file, __line "
+        f"SELECT {cols}, {local_date_sql('ordered_at', utc)} AS local_date, "
+        f"{utc_timestamp_sql('ordered_at')} AS ordered_at_utc, __file, __line "
         f"FROM {accepted}"
     )
     select = ", ".join(
