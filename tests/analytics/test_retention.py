@@ -86,7 +86,8 @@ def customer_days(ingested: Ingested, end: date) -> list[Day]:
         "WHERE local_date <= ?",
         [end],
     ).fetchall()
-    return [Day(*r) for r in rows]
+    # money is kept as exact decimals there; the reference works in floats
+    return [Day(c, d, n, None if g is None else float(g), float(a)) for c, d, n, g, a in rows]
 
 
 def month_start(d: date, months: int = 0) -> date:

@@ -11,7 +11,8 @@ Rules (documented in the README, "How orders are counted"):
 * A purchase's **net** is gross minus its refund; refunds linked to an order by its id are
   netted into that order's day. Refund documents not linked to a purchase subtract from the
   customer's spend on their own day.
-* Money figures in the outputs are rounded to :data:`MONEY_DECIMALS` places.
+* Money is added up exactly (as decimals, see :data:`lifevalue.io.order_totals.EXACT_MONEY`);
+  money figures in the outputs are rounded to :data:`MONEY_DECIMALS` places.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from lifevalue.io.reader import Ingested
 CONTACT_COLUMNS = ("email", "phone", "country")
 
 #: Decimal places of the money figures written out (sums, means and shares of spend): finer
-#: than any currency's minor unit, so nothing real is lost, while the binary rounding noise of
-#: adding many amounts (``1757.5500000000004``, or ``4.5e-13`` for a customer whose refunds
-#: cancel their purchases) is.
+#: than any currency's minor unit, so nothing real is lost. The sums are exact decimals; means
+#: and shares are divided in floating point, whose noise (``1757.5500000000004``) the rounding
+#: takes off.
 MONEY_DECIMALS = 6
 
 
 def money(expr: str) -> str:
-    """SQL rounding ``expr`` to :data:`MONEY_DECIMALS` places."""
-    return f"round({expr}, {MONEY_DECIMALS})"
+    """SQL rounding ``expr`` (a DECIMAL sum or a DOUBLE) to :data:`MONEY_DECIMALS` places, as
+    a DOUBLE."""
+    return f"CAST(round({expr}, {MONEY_DECIMALS}) AS DOUBLE)"
 
 
 def ensure_order_tables(ingested: Ingested) -> None:

@@ -56,6 +56,21 @@ def utc_timestamp_sql(expr: str) -> str:
     return f"make_timestamp(epoch_us({expr}))"
 
 
+#: The exact type money is added up in: a row's amount is rounded to a millionth of the
+#: currency unit once, and every sum after that is exact, so the totals do not depend on the
+#: order the rows are added in (DuckDB adds floating-point numbers on several threads, in an
+#: order that changes from run to run). Amounts must be below :data:`MAX_AMOUNT`.
+EXACT_MONEY = "DECIMAL(18,6)"
+
+#: The largest amount a row may have (what :data:`EXACT_MONEY` holds).
+MAX_AMOUNT = 1e12
+
+
+def exact_money_sql(expr: str) -> str:
+    """SQL for ``expr`` (a DOUBLE amount under :data:`MAX_AMOUNT`) as :data:`EXACT_MONEY`."""
+    return f"CAST({expr} AS {EXACT_MONEY})"
+
+
 #: Columns of ``customer_days`` (contact columns follow when the log has them).
 CUSTOMER_DAY_COLUMNS = (
     "customer_id",
@@ -117,16 +132,18 @@ def create_customer_days(
     The table has one row per customer and day with any order: ``spend`` (net of the day's
     purchases; NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the
     purchases), ``amount`` (every spend event: purchases net of refunds, refund documents),
-    ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row).
+    ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row). The
+    money columns are exact decimal sums (``DECIMAL(38,6)``, see :data:`EXACT_MONEY`).
     """
+    exact = exact_money_sql("amount")
     gross = (
-        "coalesce(max(CASE WHEN amount >= 0 THEN amount END), 0)"
+        f"coalesce(max(CASE WHEN amount >= 0 THEN {exact} END), 0)"
         if level == "order"
-        else "coalesce(sum(CASE WHEN amount >= 0 THEN amount END), 0)"
+        else f"coalesce(sum(CASE WHEN amount >= 0 THEN {exact} END), 0)"
     )
-    refund = "coalesce(0.0 - sum(CASE WHEN amount < 0 THEN amount END), 0)"
+    refund = f"coalesce(0 - sum(CASE WHEN amount < 0 THEN {exact} END), 0)"
     if "refunded" in present:
-        refund += " + coalesce(max(refunded), 0)"
+        refund += f" + coalesce(max({exact_money_sql('refunded')}), 0)"
     picks = day_picks = ""
     if contacts:
         # contacts are tracked by row (file and line in one number), not by value: keeping the

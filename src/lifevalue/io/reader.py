@@ -23,6 +23,7 @@ import duckdb
 
 from lifevalue.errors import ConfigError, InputError
 from lifevalue.io.order_totals import (
+    MAX_AMOUNT,
     ROW_KEY_SHIFT,
     UTC_ZONES,
     create_customer_days,
@@ -679,6 +680,17 @@ def _stage_select(
     level = options.amount_level or preset.amount_level
     if level == "line":
         checks.append((f"({out['amount']}) IS NULL", amount_col, "''", "missing amount"))
+    for canon, src in (("amount", amount_col), ("refunded", mapping.get("refunded"))):
+        if src is not None and canon in out:  # money is added up exactly, below MAX_AMOUNT
+            checks.append(
+                (
+                    f"NOT (abs({out[canon]}) < {MAX_AMOUNT:.0f})",
+                    src,
+                    _as_text(src, raw.columns[src]),
+                    f"amount out of range (a finite number below {MAX_AMOUNT:,.0f} in absolute "
+                    "value expected)",
+                )
+            )
     if preset.guest_customer_ids and "email" in mapping:
         guests = ", ".join(_lit(g) for g in preset.guest_customer_ids)
         out["customer_id"] = (

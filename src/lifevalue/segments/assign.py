@@ -508,11 +508,17 @@ def summarise(
         if column not in types:
             return "CAST(NULL AS DOUBLE)"
         col = quote(column)
-        if base_type(types[column]) in FLOAT_TYPES:
-            return f"nullif(CAST({col} AS DOUBLE), CAST('NaN' AS DOUBLE))"
+        if base_type(types[column]) in FLOAT_TYPES:  # NaN and infinities count as missing
+            return f"CASE WHEN isfinite({col}) THEN CAST({col} AS DOUBLE) END"
         if type_class(types[column]) in ("number", "bool"):
             return f"CAST({col} AS DOUBLE)"
-        return f"nullif(TRY_CAST({col} AS DOUBLE), CAST('NaN' AS DOUBLE))"
+        value = f"TRY_CAST({col} AS DOUBLE)"
+        return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+    def exact_sum(column: str) -> str:
+        # added as decimals (to a millionth, as money is written out): the totals are the
+        # same whatever order DuckDB's threads add the rows in, as floating-point sums are not
+        return f"sum(CAST({column} AS DECIMAL(38,6)))"
 
     def key(column: str, present: bool) -> str:
         return f"coalesce(CAST({quote(column)} AS VARCHAR), '')" if present else "''"
@@ -525,8 +531,8 @@ def summarise(
     first = has_segments and segments is None  # order of first appearance needed
     rows = con.execute(
         f"SELECT {segment_key} AS s, {group_key} AS g, "
-        "count(*), coalesce(fsum(spend), 0), coalesce(fsum(hist), 0), count(hist), "
-        "coalesce(fsum(pred), 0), count(pred)"
+        f"count(*), coalesce({exact_sum('spend')}, 0), coalesce({exact_sum('hist')}, 0), "
+        f"count(hist), coalesce({exact_sum('pred')}, 0), count(pred)"
         + (", min(__lv_row)" if first else "")
         + f" FROM (SELECT *, coalesce({number('total_spend')}, 0) AS spend, "
         f"{number('spend_12m')} AS hist, {number('predicted_clv')} AS pred"
