@@ -46,3 +46,40 @@ def test_predictions_land_on_their_customers_in_customer_id_order() -> None:
     np.testing.assert_allclose(
         got["predicted_purchases"], model.expected_purchases(30.0, x, tx, t), rtol=1e-9
     )
+
+
+def test_auto_falls_to_the_next_best_model_when_the_winner_cannot_be_refitted() -> None:
+    """Superstore (Tableau's sample orders, tests/data), calibration to 2017-06-30: BG/NBD wins
+    the validation window, but on the whole calibration period its dropout parameter a runs to
+    0 (the edge of the parameter space). The run used to give up and use the historical
+    fallback although MBG/NBD and Pareto/NBD fit; now the next best on validation is used and
+    a note says why."""
+    from pathlib import Path
+
+    from lifevalue.io import ReadOptions
+    from lifevalue.pipeline import AnalysisOptions, run_analysis
+
+    data = Path(__file__).resolve().parent.parent / "data" / "superstore_orders.csv.gz"
+    result = run_analysis(
+        [data],
+        ReadOptions(),
+        AnalysisOptions(
+            calibration_end=date(2017, 6, 30), model=ModelOptions(model="auto"), segments=False
+        ),
+    )
+    model = result.extra["model"]
+    assert model["fallback"] is None
+    card = model["scorecard"]
+    winner = min((r for r in card if "rmse" in r), key=lambda r: r["rmse"])
+    assert winner["model"] == "bgnbd"  # the case this test is about
+    chosen = [r for r in card if r.get("chosen")]
+    assert len(chosen) == 1 and chosen[0]["model"] != "bgnbd"
+    used = chosen[0]["model"] + ("+seasonal" if chosen[0]["seasonal"] else "")
+    assert model["selection"]["chosen"] == used
+    assert model["purchase_model"]["model"] in used
+    assert any(n.startswith("BG/NBD: ") and "a -> 0" in n for n in model["notes"])
+    assert len(model["notes"]) == len(set(model["notes"]))
+    probs = result.con.execute(
+        "SELECT count(*), count(probability_alive), min(probability_alive) FROM customers"
+    ).fetchall()[0]
+    assert probs[0] == probs[1] and probs[2] > 0

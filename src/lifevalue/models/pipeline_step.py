@@ -212,12 +212,30 @@ def run_models(
         selection["validation"] = sel.validation
         notes.extend(sel.notes)
         counts = sel.counts
+    # with auto, a winner that cannot be fitted on the whole window gives way to the next best
+    ranked = _ranking(scorecard, name, seasonal) if options.model == "auto" else [(name, seasonal)]
+    failures: list[str] = []
+    plain: PurchaseModel | None = None
+    for candidate in ranked:
+        name, seasonal = candidate  # the one fitted last is used
+        say(f"fitting {LABELS[name]}")
+        try:
+            plain = fit_plain(name, hist, time_unit, notes)
+        except ConvergenceError as exc:
+            failures.append(f"{LABELS[name]}: {str(exc).rstrip('.')}")
+            continue
+        break
+    if plain is None:
+        reason = failures[0] if len(failures) == 1 else "; ".join(failures)
+        return _fallback_run(con, fit_end, time_unit, options, reason, selection, say)
+    if failures:
+        notes.append(
+            f"{'; '.join(failures)}; so {LABELS[name]}, the best model that could be fitted "
+            "on the whole window, is used"
+        )
+        for row in scorecard:
+            row["chosen"] = row.get("model") == name and bool(row.get("seasonal")) == seasonal
     selection["chosen"] = name + ("+seasonal" if seasonal else "")
-    say(f"fitting {LABELS[name]}")
-    try:
-        plain = fit_plain(name, hist, time_unit, notes)
-    except ConvergenceError as exc:
-        return _fallback_run(con, fit_end, time_unit, options, str(exc), selection, say)
     profile: SeasonalProfile | None = None
     if options.model == "auto" or seasonal:  # an explicit plain model skips it (faster)
         if counts is None:
@@ -245,6 +263,7 @@ def run_models(
         hist=hist,
     )
     holdout = None
+    notes[:] = list(dict.fromkeys(notes))  # the validation and the final fit may say the same
     model: dict[str, Any] = {
         "version": MODEL_JSON_VERSION,
         "time_unit": time_unit,
@@ -263,6 +282,25 @@ def run_models(
         model["holdout"] = {**summary, "by_frequency": holdout.to_dict("records")}
     con.unregister("lv_predictions")
     return ModelRun(model, purchase, spend, holdout, notes)
+
+
+def _ranking(scorecard: list[dict[str, Any]], name: str, seasonal: bool) -> list[tuple[str, bool]]:
+    """The models to fit, best first: the chosen one (``name``, ``seasonal``), then the other
+    models scored on validation, each by its best variant's RMSE; with no scores, the other
+    candidates in their usual order."""
+    order = [(name, seasonal)]
+    scored = sorted(
+        (r for r in scorecard if isinstance(r.get("rmse"), float) and math.isfinite(r["rmse"])),
+        key=lambda r: r["rmse"],
+    )
+    if scored:
+        rest = [(str(r["model"]), bool(r["seasonal"])) for r in scored]
+    else:
+        rest = [(c, seasonal) for c in CANDIDATES]
+    for m, v in rest:
+        if all(m != seen for seen, _ in order):
+            order.append((m, v))
+    return order
 
 
 def fit_spend(con: Any, time_unit: str, notes: list[str]) -> GammaGammaModel | None:
@@ -533,6 +571,7 @@ def _fallback_run(
 ) -> ModelRun:
     say("historical CLV (no purchase model)")
     apply_fallback(con, time_unit, options)
+    reason = reason.rstrip(".")  # it is put into sentences that end with their own full stop
     note = (
         f"no purchase model: {reason}. Predictions use the historical fallback: predicted "
         "purchases = orders per year x horizon, predicted spend = average order value; "
