@@ -230,3 +230,44 @@ def test_the_pipeline_turns_a_ridge_warning_into_a_note() -> None:
         model = fit_plain("pnbd", Histories(x, tx, T, np.ones_like(x)), "days", notes)
     assert not model.identified_
     assert len(notes) == 1 and "s, beta" in notes[0] and "ParetoNBDModel" in notes[0]
+
+
+#: lifetimes 0.11.3's BetaGeoFitter (penalizer 0) on the summary below, recorded as data: it
+#: converges there although its a and b sit on a ridge of equal likelihood.
+SUPERSTORE_LIFETIMES_BGNBD = {
+    "r": 169.35559428779572,
+    "alpha": 41342.217624617915,
+    "a": 2.948822715512645e-06,
+    "b": 52094.77304788125,
+}
+
+
+def test_bgnbd_keeps_a_flat_maximum_whose_second_differences_look_like_a_saddle() -> None:
+    # Superstore (Tableau's sample orders, tests/data) to 2017-06-30: the maximum, -20,344.56,
+    # is where hardly anyone drops out, on a ridge where r, alpha and a, b all run off; the
+    # Hessian's second differences there came out "clearly negative" and the fit was refused
+    # as a saddle (then the retry with a penalty ran to a -> 0, at -21,325). A step along that
+    # direction finds no higher likelihood, so it is a ridge, and the fit is kept.
+    from datetime import date
+
+    from lifevalue.io import ReadOptions
+    from lifevalue.pipeline import AnalysisOptions, run_analysis
+
+    data = Path(__file__).resolve().parent.parent / "data" / "superstore_orders.csv.gz"
+    result = run_analysis(
+        [data], ReadOptions(), AnalysisOptions(calibration_end=date(2017, 6, 30), segments=False)
+    )
+    s = result.con.execute('SELECT frequency, recency, "T" FROM customers').fetchnumpy()
+    x, tx, T = (np.asarray(s[c], dtype=float) for c in ("frequency", "recency", "T"))
+    with pytest.warns(IdentificationWarning, match="a, b"):
+        model = BetaGeoModel().fit(x, tx, T)
+    peer = BetaGeoModel.from_params(time_unit="days", **SUPERSTORE_LIFETIMES_BGNBD)
+    peer_ll = float(peer.individual_log_likelihood(x, tx, T).sum())
+    assert peer_ll == pytest.approx(-20344.5619, abs=1e-3)
+    assert model.log_likelihood_ >= peer_ll - 1e-6 * abs(peer_ll)
+    for p in ("r", "alpha"):  # identified; a and b are not
+        assert model.params_[p] == pytest.approx(SUPERSTORE_LIFETIMES_BGNBD[p], rel=1e-3)
+        assert np.isfinite(model.standard_errors_[p])
+    assert np.isnan(model.standard_errors_["a"]) and np.isnan(model.standard_errors_["b"])
+    preds = model.expected_purchases(365.0, x, tx, T)
+    np.testing.assert_allclose(preds, peer.expected_purchases(365.0, x, tx, T), rtol=1e-3)

@@ -838,7 +838,19 @@ class BaseModel(ABC):
             # estimates (e.g. Pareto/NBD's s and beta growing together when few customers drop
             # out). Any point of it is a maximum-likelihood estimate: keep the one found, with
             # NaN variances for the parameters along the ridge. A saddle is still an error.
-            ridge = self._ridge_covariance(hess)
+            x_best, f_best = best.x, best.fun
+
+            def improves(v: FloatArray) -> bool:
+                # a step along v (an eigenvector of negative curvature) that raises the
+                # likelihood by more than rounding noise: a true saddle, not a flat ridge
+                tol = 1e-9 * max(1.0, abs(f_best))
+                return any(
+                    fun(x_best + sign * h * v)[0] < f_best - tol
+                    for h in (1e-2, 1e-1, 1.0)
+                    for sign in (1.0, -1.0)
+                )
+
+            ridge = self._ridge_covariance(hess, improves)
             if ridge is None:
                 reason = (
                     "the likelihood is not at a maximum there (the Hessian has a clearly "
@@ -910,21 +922,27 @@ class BaseModel(ABC):
         warnings.warn(note, IdentificationWarning, stacklevel=3)
         return [note]
 
-    def _ridge_covariance(self, hess: FloatArray) -> tuple[FloatArray, str] | None:
+    def _ridge_covariance(
+        self, hess: FloatArray, improves: Callable[[FloatArray], bool] | None = None
+    ) -> tuple[FloatArray, str] | None:
         """The covariance of the log-parameters at an optimum whose Hessian is singular, and a
         note naming the parameters that move along the flat directions; None at a saddle.
 
         Eigenvalues up to ``RIDGE_RTOL`` times the largest are flat directions (second
-        differences of a flat likelihood give small values of either sign); a clearly negative
-        one is a saddle. The covariance is the inverse on the other directions, with NaN in the
-        rows and columns of every parameter that a flat direction moves (loading above
-        ``RIDGE_LOADING``): its variance is unbounded.
+        differences of a flat likelihood give small values of either sign). A clearly negative
+        one is a saddle, unless ``improves`` (whether a step along an eigenvector raises the
+        likelihood) finds no higher point along it: on a ridge where several parameters run
+        off together the differences are noisy enough to come out clearly negative, and the
+        likelihood is flat there all the same. The covariance is the inverse on the other
+        directions, with NaN in the rows and columns of every parameter that a flat direction
+        moves (loading above ``RIDGE_LOADING``): its variance is unbounded.
         """
         if not np.all(np.isfinite(hess)):
             return None
         evals, vecs = np.linalg.eigh(0.5 * (hess + hess.T))
         scale = max(1.0, float(np.max(np.abs(evals))))
-        if float(evals.min()) < -RIDGE_RTOL * scale:
+        negative = np.flatnonzero(evals < -RIDGE_RTOL * scale)
+        if negative.size and (improves is None or any(improves(vecs[:, i]) for i in negative)):
             return None
         flat = evals <= RIDGE_RTOL * scale
         solid = ~flat
