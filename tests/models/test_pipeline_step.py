@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pytest
 
-from lifevalue.models import BetaGeoModel
+from lifevalue.errors import ConvergenceError
+from lifevalue.io import ReadOptions
+from lifevalue.models import BetaGeoModel, pipeline_step
 from lifevalue.models.pipeline_step import ModelOptions, predict_into_customers
+from lifevalue.pipeline import AnalysisOptions, AnalysisResult, run_analysis
+
+#: Superstore (Tableau's sample orders): customer, order, date and sales columns.
+SUPERSTORE = Path(__file__).resolve().parent.parent / "data" / "superstore_orders.csv.gz"
 
 
 def test_predictions_land_on_their_customers_in_customer_id_order() -> None:
@@ -50,22 +57,23 @@ def test_predictions_land_on_their_customers_in_customer_id_order() -> None:
     )
 
 
+def superstore_auto_to_mid_2017() -> AnalysisResult:
+    """``--model auto --calibration-end 2017-06-30`` on Superstore."""
+    options = AnalysisOptions(
+        calibration_end=date(2017, 6, 30), model=ModelOptions(model="auto"), segments=False
+    )
+    return run_analysis([SUPERSTORE], ReadOptions(), options)
+
+
 def test_auto_falls_to_the_next_best_model_when_the_winner_cannot_be_refitted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """When the validation winner cannot be fitted on the whole window, the next best on
     validation is fitted and used, and a note says why, instead of the historical fallback.
 
-    The failure is injected (the final fit of BG/NBD raises, as it did on Superstore to mid-2017
-    before the fits learned to start where hardly anyone drops out); the validation fits and
-    the fit that replaces it are real, on Superstore (Tableau's sample orders, tests/data)."""
-    from pathlib import Path
-
-    from lifevalue.errors import ConvergenceError
-    from lifevalue.io import ReadOptions
-    from lifevalue.models import pipeline_step
-    from lifevalue.pipeline import AnalysisOptions, run_analysis
-
+    The failure is injected (the final fit of BG/NBD raises, as it did on these data until its
+    flat maximum was no longer taken for a saddle); the validation fits and the fit that
+    replaces it are real."""
     real_fit = pipeline_step.fit_plain
 
     def failing_bgnbd(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -74,14 +82,7 @@ def test_auto_falls_to_the_next_best_model_when_the_winner_cannot_be_refitted(
         return real_fit(name, *args, **kwargs)
 
     monkeypatch.setattr(pipeline_step, "fit_plain", failing_bgnbd)
-    data = Path(__file__).resolve().parent.parent / "data" / "superstore_orders.csv.gz"
-    result = run_analysis(
-        [data],
-        ReadOptions(),
-        AnalysisOptions(
-            calibration_end=date(2017, 6, 30), model=ModelOptions(model="auto"), segments=False
-        ),
-    )
+    result = superstore_auto_to_mid_2017()
     model = result.extra["model"]
     assert model["fallback"] is None
     card = model["scorecard"]
@@ -104,26 +105,11 @@ def test_auto_falls_to_the_next_best_model_when_the_winner_cannot_be_refitted(
 def test_when_no_model_can_be_refitted_the_fallback_names_every_failure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pathlib import Path
-
-    from lifevalue.errors import ConvergenceError
-    from lifevalue.io import ReadOptions
-    from lifevalue.models import pipeline_step
-    from lifevalue.pipeline import AnalysisOptions, run_analysis
-
     def failing(name: str, *args: Any, **kwargs: Any) -> Any:
         raise ConvergenceError(f"{name} fit did not converge: injected failure.")
 
     monkeypatch.setattr(pipeline_step, "fit_plain", failing)
-    data = Path(__file__).resolve().parent.parent / "data" / "superstore_orders.csv.gz"
-    result = run_analysis(
-        [data],
-        ReadOptions(),
-        AnalysisOptions(
-            calibration_end=date(2017, 6, 30), model=ModelOptions(model="auto"), segments=False
-        ),
-    )
-    reason = result.extra["model"]["fallback"]["reason"]
+    reason = superstore_auto_to_mid_2017().extra["model"]["fallback"]["reason"]
     for label in ("BG/NBD: bgnbd", "MBG/NBD: mbgnbd", "Pareto/NBD: pnbd"):
         assert label in reason
     assert not reason.endswith(".")
