@@ -189,7 +189,8 @@ def analyze(
     """Value every customer and measure the store's retention.
 
     Writes to --out: customers.parquet and customers.csv (one row per customer), retention.csv
-    (CRR, churn, repeat rate, AOV per month/quarter/year), cohorts.csv (monthly first-purchase
+    (CRR with its B, E, N and the retained and returning customers, churn, repeat rate, AOV per
+    month/quarter/year), cohorts.csv (monthly first-purchase
     cohorts), ingest.json (counts) and rejects.csv (every row not used, with file, line, column
     and reason). Unless --model none: the predicted columns in customers.* (predicted_purchases,
     probability_alive, predicted_spend, predicted_clv, predicted_purchases_low/_high,

@@ -89,8 +89,8 @@ def print_analysis(result: AnalysisResult, files: dict[str, Path]) -> None:
     console.print(table)
 
     trend = con.execute(
-        "SELECT period_start, customers_start, customers_end, new_customers, crr, "
-        "repeat_purchase_rate FROM retention WHERE period = 'month' "
+        "SELECT period_start, customers_start, customers_end, new_customers, "
+        "returning_customers, crr, repeat_purchase_rate FROM retention WHERE period = 'month' "
         "ORDER BY period_start DESC LIMIT 6"
     ).fetchall()
     crr = Table(
@@ -98,14 +98,16 @@ def print_analysis(result: AnalysisResult, files: dict[str, Path]) -> None:
         f"{stats['active_days']} days)",
         title_justify="left",
     )
-    for col in ("month", "B (start)", "E (end)", "N (new)", "CRR %", "repeat buyers %"):
+    cols = ("month", "B (start)", "E (end)", "N (new)", "came back", "CRR %", "repeat buyers %")
+    for col in cols:
         crr.add_column(col, justify="left" if col == "month" else "right")
-    for start, b, e, n, rate, rep in reversed(trend):
+    for start, b, e, n, back, rate, rep in reversed(trend):
         crr.add_row(
             str(start)[:7],
             f"{b:,}",
             f"{e:,}",
             f"{n:,}",
+            f"{back:,}",
             "-" if rate is None else f"{rate:.1f}",
             "-" if rep is None else f"{rep:.1f}",
         )

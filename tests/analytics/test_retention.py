@@ -110,9 +110,12 @@ def expected_retention(days: list[Day], end: date, active_days: int) -> list[tup
         return []
     first = {c: min(ds) for c, ds in purchases.items()}
 
-    def active(at: date) -> int:
+    def active_set(at: date) -> set[str]:
         lo = at - timedelta(days=active_days - 1)
-        return sum(any(lo <= p <= at for p in ds) for ds in purchases.values())
+        return {c for c, ds in purchases.items() if any(lo <= p <= at for p in ds)}
+
+    def active(at: date) -> int:
+        return len(active_set(at))
 
     out = []
     for period in PERIODS:
@@ -122,6 +125,10 @@ def expected_retention(days: list[Day], end: date, active_days: int) -> list[tup
             stop = min(month_start(start, step) - timedelta(days=1), end)
             inside = [d for d in days if start <= d.day <= stop]
             b, e = active(start - timedelta(days=1)), active(stop)
+            at_start, at_end = active_set(start - timedelta(days=1)), active_set(stop)
+            retained = len(at_start & at_end)
+            # active at the end, not at the start, bought before the period: came back
+            returning = len({c for c in at_end - at_start if first[c] < start})
             new = sum(start <= f <= stop for f in first.values())
             buyers = len({d.customer for d in inside if d.n_orders > 0})
             orders = sum(d.n_orders for d in inside)
@@ -135,6 +142,8 @@ def expected_retention(days: list[Day], end: date, active_days: int) -> list[tup
                     b,
                     e,
                     new,
+                    retained,
+                    returning,
                     crr,
                     None if crr is None else 100.0 - crr,
                     buyers,

@@ -44,6 +44,8 @@ RETENTION_COLUMNS: tuple[str, ...] = (
     "customers_start",
     "customers_end",
     "new_customers",
+    "retained_customers",
+    "returning_customers",
     "crr",
     "churn_rate",
     "buyers",
@@ -73,7 +75,9 @@ class MonthlyCounts:
     Three small tables: ``BITS`` has ``kind``, ``fi``, ``pos`` and ``customers``: for kind
     ``n`` the customers whose first purchase is in month ``pos``, ``m`` those of the cohort of
     month ``fi`` buying in month ``pos``, ``q`` / ``y`` the customers buying in quarter / year
-    ``pos`` (numbered from ``origin``) and ``a`` those active at counting date ``pos``.
+    ``pos`` (numbered from ``origin``), ``a`` those active at counting date ``pos``, ``r``
+    those active both at counting dates ``fi`` and ``pos`` (a period's start and end) and ``x``
+    those active at ``pos`` but not at ``fi`` whose first purchase is before month ``fi``.
     ``TOTALS`` has the ``orders``, ``gross`` and ``revenue`` of all customer-days per month
     ``mi``; ``CELLS`` the ``revenue`` per month ``mi`` of the customers whose first purchase is
     in month ``fi``.
@@ -219,6 +223,29 @@ def _bits_sql(counts: MonthlyCounts) -> str:
                 FROM (SELECT {cols}, customers FROM {MASKS}) GROUP BY ALL), range({n + 1}) t(j)
             WHERE {_bit_set("w", f"{n} + j", words)} GROUP BY ALL"""
         )
+        # per period (counting dates s and e: its start and end, for periods of every length):
+        # kind 'r' the customers active at both (retained), 'x' those active at e only who
+        # bought before the period (returning): fi is s, pos is e
+        pairs = sorted(
+            {
+                (i, min(i + span, n))
+                for span in SPAN.values()
+                for i in range(counts.first_month // span * span, n, span)
+            }
+        )
+        at_s, at_e = _bit_set("w", f"{n} + s", words), _bit_set("w", f"{n} + e", words)
+        for kind, where in (
+            ("r", f"{at_s} AND {at_e}"),
+            ("x", f"NOT {at_s} AND {at_e} AND fi < s"),
+        ):
+            parts.append(
+                f"""SELECT '{kind}', s, e, sum(customers) FROM (
+                    SELECT fi, {", ".join(f"w{w}" for w in range(words))},
+                           sum(customers) AS customers
+                    FROM (SELECT fi, {cols}, customers FROM {MASKS}) GROUP BY ALL),
+                    (VALUES {", ".join(f"({a}, {b})" for a, b in pairs)}) t(s, e)
+                WHERE {where} GROUP BY ALL"""
+            )
     return " UNION ALL ".join(parts)
 
 
@@ -353,7 +380,8 @@ def compute_retention(
             CREATE OR REPLACE TABLE {table} AS
             SELECT '' AS period, DATE '{end}' AS period_start, DATE '{end}' AS period_end,
                    0::BIGINT AS customers_start, 0::BIGINT AS customers_end,
-                   0::BIGINT AS new_customers, 0.0::DOUBLE AS crr, 0.0::DOUBLE AS churn_rate,
+                   0::BIGINT AS new_customers, 0::BIGINT AS retained_customers,
+                   0::BIGINT AS returning_customers, 0.0::DOUBLE AS crr, 0.0::DOUBLE AS churn_rate,
                    0::BIGINT AS buyers, 0::HUGEINT AS orders, 0.0::DOUBLE AS revenue,
                    0.0::DOUBLE AS aov, 0.0::DOUBLE AS purchase_frequency,
                    0.0::DOUBLE AS repeat_purchase_rate, {L} AS active_days
@@ -382,12 +410,18 @@ def compute_retention(
                    CAST(DATE '{counts.origin}' + to_months(CAST(t.idx AS INTEGER)) AS DATE)
                      AS period_start,
                    coalesce(sa.customers, 0) AS b, coalesce(ea.customers, 0) AS e,
+                   coalesce(kept.customers, 0) AS retained,
+                   coalesce(back.customers, 0) AS came_back,
                    coalesce(bought.customers, 0) AS buyers, coalesce(new.new, 0) AS new
             FROM totals t
             LEFT JOIN new USING (period, idx)
             -- B and E: active at the dates before the first and after the last month
             LEFT JOIN bits sa ON sa.kind = 'a' AND sa.pos = t.idx
             LEFT JOIN bits ea ON ea.kind = 'a' AND ea.pos = least(t.idx + t.span, {n})
+            LEFT JOIN {BITS} kept
+              ON kept.kind = 'r' AND kept.fi = t.idx AND kept.pos = least(t.idx + t.span, {n})
+            LEFT JOIN {BITS} back
+              ON back.kind = 'x' AND back.fi = t.idx AND back.pos = least(t.idx + t.span, {n})
             LEFT JOIN bits bought
               ON bought.kind = CASE t.span WHEN 1 THEN 'm' WHEN 3 THEN 'q' ELSE 'y' END
               AND bought.pos = t.idx // t.span
@@ -398,6 +432,8 @@ def compute_retention(
                CAST(b AS BIGINT) AS customers_start,
                CAST(e AS BIGINT) AS customers_end,
                CAST(new AS BIGINT) AS new_customers,
+               CAST(retained AS BIGINT) AS retained_customers,
+               CAST(came_back AS BIGINT) AS returning_customers,
                CASE WHEN b > 0 THEN (e - new) * 100.0 / b END AS crr,
                CASE WHEN b > 0 THEN 100.0 - (e - new) * 100.0 / b END AS churn_rate,
                CAST(buyers AS BIGINT) AS buyers, orders,
