@@ -77,8 +77,32 @@ def test_blank_file(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
 
 
 def test_header_only(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
-    msg = fails(cli("analyze", write_file("orders.csv", HEADER + "\n"), "--out", tmp_path / "o"))
-    assert "no purchases to analyse" in msg
+    path = write_file("orders.csv", HEADER + "\n")
+    msg = fails(cli("analyze", path, "--out", tmp_path / "o"))
+    assert f"no purchases to analyse: the order log has no data rows ({path})" in msg
+
+
+def test_parquet_without_rows(cli: Cli, tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "orders.parquet"
+    duckdb.sql(
+        "COPY (SELECT 'c1' AS customer_id, 'o1' AS order_id, TIMESTAMP '2024-01-01' AS ordered_at,"
+        f" 1.5 AS amount WHERE false) TO '{path}'"
+    )
+    msg = fails(cli("analyze", path, "--out", tmp_path / "o"))
+    assert f"the order log has no data rows ({path})" in msg
+
+
+def test_every_row_rejected_names_the_reasons_and_first_lines(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    body = ",o1,2024-01-01,10\nc1,o2,notadate,4\nc2,o3,someday,5\n"
+    path = write_file("orders.csv", HEADER + "\n" + body)
+    msg = fails(cli("analyze", path, "--out", tmp_path))
+    assert "none of the 3 rows could be used" in msg
+    assert "cannot parse date" in msg and f"(2 rows, first at {path}:3)" in msg
+    assert f"missing customer id (1 row, first at {path}:2)" in msg
 
 
 def test_missing_file(cli: Cli, tmp_path: Path) -> None:

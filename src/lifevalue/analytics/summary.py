@@ -70,11 +70,35 @@ def observation_bounds(ingested: Ingested) -> tuple[date, date]:
         "SELECT min(local_date), max(local_date) FROM customer_days WHERE n_orders > 0"
     ).fetchall()[0]
     if row[0] is None:
+        stats = ingested.stats
+        if not stats.get("rows_read"):
+            names = ", ".join(f.file for f in ingested.files)
+            raise InputError(f"no purchases to analyse: the order log has no data rows ({names})")
+        if not stats.get("rows_accepted"):
+            raise InputError(
+                f"no purchases to analyse: none of the {stats['rows_read']:,} rows could be used: "
+                + _reject_summary(ingested)
+            )
         raise InputError(
             "no purchases to analyse: every accepted row is a refund, cancellation or pending "
             "order (see ingest.json and rejects.csv)"
         )
     return row[0], row[1]
+
+
+def _reject_summary(ingested: Ingested, most: int = 3) -> str:
+    """The commonest reasons rows were left out, each with its count and first place."""
+    rows = ingested.con.execute(
+        "SELECT reason, count(*), arg_min(file || ':' || line, file_index * 1e12 + line) "
+        f"FROM rejects GROUP BY reason ORDER BY 2 DESC, 1 LIMIT {most + 1}"
+    ).fetchall()
+    parts = [
+        f"{reason} ({n:,} row{'s' if n != 1 else ''}, first at {where})"
+        for reason, n, where in rows[:most]
+    ]
+    if len(rows) > most:
+        parts.append("and more (see rejects.csv)")
+    return "; ".join(parts)
 
 
 def _check_window(
