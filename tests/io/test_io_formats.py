@@ -447,3 +447,45 @@ def test_without_order_ids_an_order_is_a_customer_and_second(
     ).fetchall()
     assert got == [("A", 3, 2, 21.0, 7.0), ("B", 1, 1, 7.0, 7.0)]
     assert ingested.stats["orders"] == 4
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_unix_times_in_seconds_milliseconds_and_microseconds(
+    write_file: Writer, tmp_path: Path, fmt: str
+) -> None:
+    """Numbers in the date column are Unix times (database and webhook exports); eight- and
+    fourteen-digit numbers stay dates in the %Y%m%d[%H%M%S] formats; other numbers are rejected.
+    The instants are taken to the store's calendar (here New York, UTC-5 in winter)."""
+    when = dt.datetime(2024, 1, 15, 3, 30, tzinfo=dt.UTC)  # 2024-01-14 22:30 in NY
+    s = int(when.timestamp())
+    values = [s, s * 1000, s * 1_000_000, 20240301, 20240302101500, 12345]
+    if fmt == "csv":
+        body = "".join(f"c{i},o{i},{v},10\n" for i, v in enumerate(values))
+        path = write_file("orders.csv", "customer_id,order_id,ordered_at,amount\n" + body)
+    else:
+        path = tmp_path / "orders.parquet"
+        table = {
+            "customer_id": [f"c{i}" for i in range(len(values))],
+            "order_id": [f"o{i}" for i in range(len(values))],
+            "ordered_at": pa.array(values, pa.int64()),
+            "amount": [10.0] * len(values),
+        }
+        pq.write_table(pa.table(table), path)
+    from lifevalue.analytics.summary import compute_summary
+    from lifevalue.io import ReadOptions
+
+    ingested = read_orders([path], ReadOptions(timezone="America/New_York"))
+    compute_summary(ingested)
+    got = dict(ingested.con.execute("SELECT customer_id, first_purchase FROM customers").fetchall())
+    expected_day = dt.date(2024, 1, 14)
+    assert got == {
+        "c0": expected_day,
+        "c1": expected_day,
+        "c2": expected_day,
+        "c3": dt.date(2024, 3, 1),
+        "c4": dt.date(2024, 3, 2),
+    }
+    rejected = ingested.con.execute('SELECT line, "column", reason FROM rejects').fetchall()
+    line = 7 if fmt == "csv" else 6  # CSV lines count the header, Parquet rows from 1
+    assert len(rejected) == 1 and rejected[0][:2] == (line, "ordered_at")
+    assert "Unix time" in rejected[0][2]

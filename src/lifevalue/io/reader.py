@@ -491,9 +491,25 @@ def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({grouped} AS DOUBLE))"
 
 
+def _unix_time_sql(n: str) -> str:
+    """SQL for a number ``n`` read as Unix time (an instant), NULL where it cannot be one.
+
+    Seconds from 1e8 (1973) to 1e11, milliseconds from 1e11 to 1e13 (1973 to 2286),
+    microseconds from 1e14 to 1e17; the numbers between are left to the date formats: eight
+    digits are ``%Y%m%d`` (20240131), fourteen ``%Y%m%d%H%M%S``.
+    """
+    return (
+        f"CASE WHEN {n} >= 1e8 AND {n} < 1e11 THEN to_timestamp({n}) "
+        f"WHEN {n} >= 1e11 AND {n} < 1e13 THEN make_timestamptz(CAST({n} * 1000 AS BIGINT)) "
+        f"WHEN {n} >= 1e14 AND {n} < 1e17 THEN make_timestamptz(CAST({n} AS BIGINT)) END"
+    )
+
+
 def _date_expr(col: str, dtype: str, formats: Sequence[str], utc: bool = False) -> str:
     """SQL parsing a date column into a TIMESTAMPTZ; values without an offset are store times
-    (the connection's time zone; with ``utc`` a UTC store's, taken without ICU's rules)."""
+    (the connection's time zone; with ``utc`` a UTC store's, taken without ICU's rules).
+    Numbers, and text of digits only that no date format reads, are Unix times
+    (:func:`_unix_time_sql`)."""
     c = _q(col)
     if dtype in ("TIMESTAMP WITH TIME ZONE",):
         return c
@@ -501,6 +517,8 @@ def _date_expr(col: str, dtype: str, formats: Sequence[str], utc: bool = False) 
         if utc:  # the wall time is the instant
             return f"make_timestamptz(epoch_us(CAST({c} AS TIMESTAMP)))"
         return f"CAST({c} AS TIMESTAMPTZ)"
+    if dtype in _INT_TYPES or dtype in ("DOUBLE", "FLOAT", "REAL"):
+        return f"coalesce({_unix_time_sql(c)}, {_date_expr(col, 'VARCHAR', formats, utc)})"
     v = f"trim(CAST({c} AS VARCHAR))"
     if formats:
         fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
@@ -511,7 +529,8 @@ def _date_expr(col: str, dtype: str, formats: Sequence[str], utc: bool = False) 
     tried = (
         f"list_transform([{v}], lambda x: COALESCE(TRY_CAST(x AS TIMESTAMPTZ), "
         f"try_strptime(x, '%Y-%m-%d %H:%M:%S %z'), "
-        f"CAST(try_strptime(x, {fmt_list}) AS TIMESTAMPTZ)))[1]"
+        f"CAST(try_strptime(x, {fmt_list}) AS TIMESTAMPTZ), "
+        f"{_unix_time_sql('TRY_CAST(x AS BIGINT)')}))[1]"
     )
     return f"COALESCE(TRY_CAST({c} AS TIMESTAMPTZ), {tried})"
 
@@ -633,7 +652,7 @@ def _stage_select(
         if canon == "ordered_at":
             expr = _date_expr(src, dtype, formats, utc)
             out[canon] = expr
-            example = formats[0] if formats else "2024-01-31 or 2024-01-31 14:05:00"
+            example = formats[0] if formats else "2024-01-31, 2024-01-31 14:05:00 or Unix time"
             if dtype == "VARCHAR":
                 # blank values are unparsed ones: test the cheap condition first
                 # (a regex, not trim: the parse's trimmed text must not be computed for every
