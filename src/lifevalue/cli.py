@@ -213,7 +213,7 @@ def analyze(
     read = read_options_from(locals())
     options = analysis_options_from(locals())
     with step_progress() as say:
-        result = run_analysis(orders, read, options, progress=say)
+        result = run_analysis(orders, read, options, progress=say, rejects_to=out)
         say("writing files")
         files = write_outputs(result, out)
         if report is not None:
@@ -989,7 +989,7 @@ def predict(
         saved_model=saved,
     )
     with step_progress() as say:
-        result = run_analysis(orders, read, options, progress=say)
+        result = run_analysis(orders, read, options, progress=say, rejects_to=out)
         say("writing files")
         files = write_outputs(result, out)
     print_models(result.extra["model_run"], result.con)

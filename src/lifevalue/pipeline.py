@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lifevalue.analytics.cohorts import compute_cohorts
 from lifevalue.analytics.retention import compute_retention
 from lifevalue.analytics.summary import SummaryInfo, TimeUnit, compute_summary
+from lifevalue.errors import InputError
 from lifevalue.io.reader import Ingested, ReadOptions, read_orders
 
 if TYPE_CHECKING:
@@ -79,18 +80,39 @@ def run_analysis(
     read: ReadOptions | None = None,
     options: AnalysisOptions | None = None,
     progress: Progress | None = None,
+    rejects_to: Path | None = None,
 ) -> AnalysisResult:
-    """Read an order log and compute the per-customer summary, retention and cohorts."""
+    """Read an order log and compute the per-customer summary, retention and cohorts.
+
+    ``rejects_to``: the output folder, where rejects.csv and ingest.json are written even when
+    the log turns out to hold nothing to analyse (every row rejected), before the error.
+    """
     options = options or AnalysisOptions()
     say = progress or (lambda _msg: None)
     ingested = read_orders(paths, read, progress=say)
     say("summarising customers")
-    info = compute_summary(
-        ingested,
-        end=options.end,
-        calibration_end=options.calibration_end,
-        time_unit=options.time_unit,
-    )
+    try:
+        info = compute_summary(
+            ingested,
+            end=options.end,
+            calibration_end=options.calibration_end,
+            time_unit=options.time_unit,
+        )
+    except InputError as exc:
+        if rejects_to is None or not ingested.stats.get("rows_read"):
+            raise
+        rejects_to.mkdir(parents=True, exist_ok=True)
+        ingested.write_rejects(rejects_to / "rejects.csv")
+        (rejects_to / "ingest.json").write_text(
+            json.dumps(ingested.stats, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        raise InputError(
+            f"{exc.reason}; every row left out is listed in {rejects_to / 'rejects.csv'}",
+            file=exc.file,
+            line=exc.line,
+            column=exc.column,
+            hint=exc.hint,
+        ) from exc
     say("computing retention and cohorts")
     compute_retention(ingested, end=info.end, active_days=options.active_days)
     compute_cohorts(ingested, end=info.end)

@@ -99,10 +99,19 @@ def test_every_row_rejected_names_the_reasons_and_first_lines(
 ) -> None:
     body = ",o1,2024-01-01,10\nc1,o2,notadate,4\nc2,o3,someday,5\n"
     path = write_file("orders.csv", HEADER + "\n" + body)
-    msg = fails(cli("analyze", path, "--out", tmp_path))
+    out = tmp_path / "out"
+    msg = fails(cli("analyze", path, "--out", out))
     assert "none of the 3 rows could be used" in msg
     assert "cannot parse date" in msg and f"(2 rows, first at {path}:3)" in msg
     assert f"missing customer id (1 row, first at {path}:2)" in msg
+    # the run stops, but what was found is written where the outputs would have gone
+    assert f"every row left out is listed in {out / 'rejects.csv'}" in msg
+    assert [(r["line"], r["column"]) for r in rejects(out)] == [
+        ("2", "customer_id"),
+        ("3", "ordered_at"),
+        ("4", "ordered_at"),
+    ]
+    assert not (out / "customers.csv").exists()
 
 
 def test_missing_file(cli: Cli, tmp_path: Path) -> None:
