@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from lifevalue.errors import InputError
 from lifevalue.io.order_totals import MAX_AMOUNT
 from lifevalue.pipeline import AnalysisOptions, run_analysis, write_outputs
 
@@ -113,3 +114,38 @@ def test_an_amount_too_large_to_add_exactly_is_rejected_with_its_line(tmp_path: 
         ).fetchall()
     )
     assert spend == {"c1": 10.0, "c2": 5.5}
+
+
+@pytest.mark.parametrize(
+    ("name", "orders"),
+    [
+        # one order of two lines, each under the limit, together over it
+        ("order", [("o1", "600000000000"), ("o1", "500000000000")]),
+        # two orders of one customer on one day
+        ("day", [("o1", "600000000000"), ("o2", "500000000000")]),
+    ],
+)
+def test_a_total_too_large_to_add_exactly_stops_with_a_clear_error(
+    tmp_path: Path, name: str, orders: list[tuple[str, str]]
+) -> None:
+    when = datetime(2024, 3, 1, 12)
+    rows = [("c1", o, when + timedelta(minutes=i), a) for i, (o, a) in enumerate(orders)]
+    rows.append(("c2", "o9", when, "5.5"))
+    src = tmp_path / f"{name}.csv"
+    write_log(src, rows)
+    with pytest.raises(InputError, match=r"add up to 1,000,000,000,000 or more"):
+        run_analysis([src])
+
+
+def test_totals_just_under_the_limit_are_exact(tmp_path: Path) -> None:
+    when = datetime(2024, 3, 1, 12)
+    rows = [
+        ("c1", "o1", when, "500000000000.25"),
+        ("c1", "o2", when + timedelta(hours=1), "499999999999.74"),
+        ("c1", "o3", when + timedelta(days=1), "999999999999.99"),
+    ]
+    out = analyse(tmp_path, rows, "under")
+    got = duckdb.sql(
+        f"SELECT total_spend, monetary_value FROM read_parquet('{out / 'customers.parquet'}')"
+    ).fetchall()
+    assert got == [(float(Decimal("1999999999999.98")), 999999999999.99)]

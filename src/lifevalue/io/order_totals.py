@@ -20,6 +20,8 @@ from collections.abc import Collection, Sequence
 
 import duckdb
 
+from lifevalue.errors import InputError
+
 #: A row's key in one BIGINT: ``__file * ROW_KEY_SHIFT + __line``.
 ROW_KEY_SHIFT = 1 << 40
 
@@ -139,11 +141,12 @@ def create_customer_days(
     gross = (
         f"coalesce(max(CASE WHEN amount >= 0 THEN {exact} END), 0)"
         if level == "order"
-        else f"coalesce(sum(CASE WHEN amount >= 0 THEN {exact} END), 0)"
+        else exact_money_sql(f"coalesce(sum(CASE WHEN amount >= 0 THEN {exact} END), 0)")
     )
     refund = f"coalesce(0 - sum(CASE WHEN amount < 0 THEN {exact} END), 0)"
     if "refunded" in present:
         refund += f" + coalesce(max({exact_money_sql('refunded')}), 0)"
+    refund = exact_money_sql(refund)
     picks = day_picks = ""
     if contacts:
         # contacts are tracked by row (file and line in one number), not by value: keeping the
@@ -158,8 +161,18 @@ def create_customer_days(
     # customer and second (the reader's ``order_id`` is the customer and that second as text):
     # the second itself is the key, which saves formatting and hashing a string per row.
     order_key = "order_id" if "order_id" in present else "floor(epoch_us(ordered_at) / 1e6)"
-    con.execute(
-        f"""
+    # the orders' and days' sums are kept as EXACT_MONEY too: 64-bit integers add up faster
+    # than the 128-bit sums DuckDB widens them to
+    spend = exact_money_sql("sum(net) FILTER (is_purchase)")
+    day_gross = exact_money_sql("sum(gross) FILTER (is_purchase)")
+    amount = exact_money_sql(
+        "sum(CASE WHEN is_purchase THEN net WHEN NOT has_gross THEN -refund "
+        "WHEN cancelled OR pending THEN 0 ELSE net END)"
+    )
+    day_refund = exact_money_sql(
+        "sum(CASE WHEN (cancelled OR pending) AND has_gross THEN 0 ELSE refund END)"
+    )
+    sql = f"""
         CREATE OR REPLACE TABLE customer_days AS
         WITH o AS (
             SELECT customer_id, min(ordered_at) AS first_at{first_local},
@@ -176,25 +189,30 @@ def create_customer_days(
                         ELSE refund_given END AS refund
             FROM o
         ), p AS (
-            SELECT *,
+            SELECT *, {exact_money_sql("gross - refund")} AS net,
                    NOT cancelled AND NOT pending AND has_gross
-                     AND NOT (gross > 0 AND gross - refund <= 0) AS is_purchase
+                     AND NOT (gross > 0 AND refund >= gross) AS is_purchase
             FROM r
         )
         SELECT customer_id, {local_date} AS local_date,
-               sum(gross - refund) FILTER (is_purchase) AS spend,
+               {spend} AS spend,
                count(*) FILTER (is_purchase) AS n_orders,
                count(*) FILTER (is_purchase AND (flags & {DISCOUNTED}) > 0) AS n_discounted,
-               sum(gross) FILTER (is_purchase) AS gross,
-               sum(CASE WHEN is_purchase THEN gross - refund
-                        WHEN NOT has_gross THEN -refund
-                        WHEN cancelled OR pending THEN 0
-                        ELSE gross - refund END) AS amount,
-               sum(CASE WHEN (cancelled OR pending) AND has_gross THEN 0
-                        ELSE refund END) AS refund,
+               {day_gross} AS gross,
+               {amount} AS amount,
+               {day_refund} AS refund,
                count(*) AS n_all,
                count(*) FILTER (cancelled) AS n_cancelled{day_picks}
         FROM p
         GROUP BY ALL
         """
-    )
+    try:
+        con.execute(sql)
+    except duckdb.ConversionException as exc:
+        if "out of range" not in str(exc):
+            raise
+        raise InputError(
+            "an order, or a customer's orders on one day, add up to "
+            f"{MAX_AMOUNT:,.0f} or more in the currency: lifevalue adds money exactly only "
+            "below that"
+        ) from exc
