@@ -303,22 +303,31 @@ C,c1,2024-01-07 10:00,10,,,
 """
 
 
+@pytest.mark.parametrize("files", [1, 2])
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_contacts_are_each_columns_latest_given_value(tmp_path: Path, suffix: str) -> None:
+def test_contacts_are_each_columns_latest_given_value(
+    tmp_path: Path, suffix: str, files: int
+) -> None:
     # A: the latest row has an email but no phone or country; the phone comes from the row an
     # hour earlier that day, the country from January. B: the latest row has nothing at all.
-    csv = tmp_path / "orders.csv"
-    csv.write_text(CONTACTS_LOG, encoding="utf-8")
-    path = csv
-    if suffix == ".parquet":
-        import duckdb
+    # With two files, A's rows are split between them (rows are found by file and line).
+    header, *lines = CONTACTS_LOG.splitlines(keepends=True)
+    parts = [lines] if files == 1 else [lines[:2], lines[2:]]
+    paths = []
+    for i, part in enumerate(parts):
+        csv = tmp_path / f"orders{i}.csv"
+        csv.write_text(header + "".join(part), encoding="utf-8")
+        path = csv
+        if suffix == ".parquet":
+            import duckdb
 
-        path = tmp_path / "orders.parquet"
-        duckdb.sql(
-            f"COPY (SELECT * REPLACE (CAST(ordered_at AS TIMESTAMP) AS ordered_at) "
-            f"FROM read_csv('{csv}', all_varchar=true)) TO '{path}'"
-        )
-    rows = _rows(customer_summary(read_orders([path])))
+            path = tmp_path / f"orders{i}.parquet"
+            duckdb.sql(
+                f"COPY (SELECT * REPLACE (CAST(ordered_at AS TIMESTAMP) AS ordered_at) "
+                f"FROM read_csv('{csv}', all_varchar=true)) TO '{path}'"
+            )
+        paths.append(path)
+    rows = _rows(customer_summary(read_orders(paths)))
 
     def contacts(customer: str) -> tuple[Any, ...]:
         values = (rows[customer][c] for c in ("email", "phone", "country"))

@@ -165,11 +165,11 @@ def compute_summary(
         customer_contacts = f", CAST(max(contact) & {ROW_KEY_MASK} AS BIGINT) AS contact_row"
         # one join of the customers to the rows by key; the values are trimmed after it, for
         # the rows found only
-        contacts_cte = (
-            f", fetched AS (SELECT __row, {', '.join(contact_cols)} FROM {ingested.contact_rows})"
-        )
+        contacts_cte = f", fetched AS (SELECT * FROM {ingested.contact_rows})"
         contacts_select = "".join(f", {contact_text('f.' + c)} AS {c}" for c in contact_cols)
-        contacts_join = "LEFT JOIN fetched f ON f.__row = c.contact_row"
+        contacts_join = "LEFT JOIN fetched f ON " + ingested.contact_match.format(
+            key="c.contact_row"
+        )
     holdout_cols = (
         ",\n            c.h_n AS holdout_frequency,"
         f"\n            {money('coalesce(c.h_mean, 0.0)')} AS holdout_monetary_value"

@@ -54,6 +54,9 @@ Progress = Callable[[str], None]
 #: Contact columns tracked per customer-day (their latest row) when the input has them.
 _CONTACT_COLUMNS = ("email", "phone", "country")
 
+#: A Parquet row's line number (its row number + 1: the first data row is line 1).
+_PARQUET_LINE = "file_row_number + 1"
+
 
 @dataclass
 class ReadOptions:
@@ -152,6 +155,11 @@ class Ingested:
     ``__row`` and its contact columns (``email``, ``phone``, ``country``) as text, to be
     trimmed with :func:`contact_text`: the ``orders`` table, or for Parquet input a view reading
     just those columns from the files."""
+    contact_match: str = "f.__row = {key}"
+    """The join condition finding a row of :attr:`contact_rows` (alias ``f``) by its key (SQL,
+    in place of ``{key}``). For one file, the row is matched on its own line or row number
+    rather than on ``__row``, computed: DuckDB then pushes a filter of the keys wanted into the
+    scan, which reads the contact columns of those rows only."""
 
     def rejects_frame(self) -> Any:
         """All rows that did not reach the orders table, as a pandas DataFrame."""
@@ -230,7 +238,7 @@ class _Loader:
         except duckdb.Error as exc:
             raise InputError(f"cannot read the Parquet file: {exc}", file=source.name) from None
         cols.pop("file_row_number", None)
-        return _Raw(name, cols, "file_row_number + 1", source, report)
+        return _Raw(name, cols, _PARQUET_LINE, source, report)
 
     def _jsonl(self, index: int, source: Source, report: FileReport) -> _Raw:
         name = f"raw_{index}"
@@ -781,8 +789,9 @@ def _stage_select(
     )
 
 
-def _contact_select(index: int, raw: _Raw, mapping: dict[str, str]) -> str:
-    """SELECT of one file's row keys and contact columns as text, not yet trimmed.
+def _contact_select(index: int, raw: _Raw, mapping: dict[str, str], key: str | None = None) -> str:
+    """SELECT of one file's row keys (``__row``, or the column ``key``) and contact columns as
+    text, not yet trimmed.
 
     Trimming (:func:`contact_text`) is left to the query that looks rows up by key, so that it
     is done for the rows found only.
@@ -795,10 +804,8 @@ def _contact_select(index: int, raw: _Raw, mapping: dict[str, str]) -> str:
         return _q(src) if dtype == "VARCHAR" else _text_expr(src, dtype)
 
     cols = ", ".join(f"{text(c)} AS {c}" for c in _CONTACT_COLUMNS)
-    return (
-        f"SELECT {index} * {ROW_KEY_SHIFT} + CAST({raw.line_expr} AS BIGINT) AS __row, {cols} "
-        f"FROM {raw.relation}"
-    )
+    key = key or f"{index} * {ROW_KEY_SHIFT} + CAST({raw.line_expr} AS BIGINT) AS __row"
+    return f"SELECT {key}, {cols} FROM {raw.relation}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1082,7 +1089,17 @@ def read_orders(
         if not lazy_orders:  # else ``orders`` is a view of it
             con.execute("DROP VIEW IF EXISTS staged")
     contact_rows = f"(SELECT __file * {ROW_KEY_SHIFT} + __line AS __row, * FROM orders)"
-    if lazy_orders:
+    contact_match = Ingested.contact_match
+    if len(raws) == 1 and not lazy_orders:
+        # the key of file 0's row is its line
+        contact_rows, contact_match = "orders", "f.__line = {key}"
+    elif len(raws) == 1 and raws[0].line_expr == _PARQUET_LINE:
+        # its key is its row number + 1
+        raw = raws[0]
+        select = _contact_select(0, raw, raw.report.columns, key="file_row_number AS __rn")
+        con.execute(f"CREATE VIEW contact_rows AS {select}")
+        contact_rows, contact_match = "contact_rows", "f.__rn = {key} - 1"
+    elif lazy_orders:
         # rows are looked up by key: read the contact columns alone from the files (or the raw
         # tables of text files)
         con.execute("CREATE VIEW contact_rows AS\n" + "\nUNION ALL\n".join(contact_selects))
@@ -1095,6 +1112,7 @@ def read_orders(
         files=[r.report for r in raws],
         stats=stats,
         contact_rows=contact_rows,
+        contact_match=contact_match,
     )
 
 
