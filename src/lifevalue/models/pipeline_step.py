@@ -308,7 +308,7 @@ def fit_spend(con: Any, time_unit: str, notes: list[str]) -> GammaGammaModel | N
     data cannot identify it or its mean spend is infinite (q <= 1)."""
     d = con.execute(
         "SELECT frequency, monetary_value, count(*) AS n FROM customers "
-        "WHERE frequency > 0 GROUP BY ALL"
+        "WHERE frequency > 0 GROUP BY ALL ORDER BY ALL"
     ).fetchnumpy()
     x, m, w = (np.asarray(d[k], dtype=np.float64) for k in ("frequency", "monetary_value", "n"))
     try:
@@ -521,35 +521,34 @@ def holdout_report(con: Any, preds: pa.Table, length: float) -> tuple[dict[str, 
         ``actual`` totals, ``total_error``, ``length``) and one row per calibration frequency
         0, 1, ..., 7+ (customers, mean and total actual and predicted purchases).
     """
+    # grouped and sorted, so that the sums below do not depend on the order of DuckDB's threads
     d = con.execute(
-        """
-        SELECT p.holdout_predicted AS pred, c.holdout_frequency AS actual, count(*) AS n
+        f"""
+        SELECT least(c.frequency, {HOLDOUT_MAX_FREQUENCY}) AS bucket,
+               p.holdout_predicted AS pred, c.holdout_frequency AS actual, count(*) AS n
         FROM customers c JOIN lv_predictions p
           ON c.frequency = p.frequency AND c.recency = p.recency AND c."T" = p."T"
-        GROUP BY ALL
+        GROUP BY ALL ORDER BY ALL
         """
     ).fetchnumpy()
+    bucket = np.asarray(d["bucket"], dtype=np.int64)
     pred, actual, w = (np.asarray(d[k], dtype=np.float64) for k in ("pred", "actual", "n"))
     summary: dict[str, Any] = {**error_metrics(pred, actual, w), "length": length}
-    by = con.execute(
-        f"""
-        SELECT least(c.frequency, {HOLDOUT_MAX_FREQUENCY}) AS bucket, count(*) AS customers,
-               sum(c.holdout_frequency) AS actual_total, sum(p.holdout_predicted) AS predicted_total
-        FROM customers c JOIN lv_predictions p
-          ON c.frequency = p.frequency AND c.recency = p.recency AND c."T" = p."T"
-        GROUP BY bucket ORDER BY bucket
-        """
-    ).df()
+    by = (
+        pd.DataFrame({"bucket": bucket, "customers": w, "actual": w * actual, "pred": w * pred})
+        .groupby("bucket", sort=True)
+        .sum()
+    )
     frame = pd.DataFrame(
         {
             "calibration_frequency": [
-                f"{int(b)}+" if b == HOLDOUT_MAX_FREQUENCY else str(int(b)) for b in by["bucket"]
+                f"{int(b)}+" if b == HOLDOUT_MAX_FREQUENCY else str(int(b)) for b in by.index
             ],
-            "customers": by["customers"].astype("int64"),
-            "actual_mean": by["actual_total"] / by["customers"],
-            "predicted_mean": by["predicted_total"] / by["customers"],
-            "actual_total": by["actual_total"].astype("float64"),
-            "predicted_total": by["predicted_total"].astype("float64"),
+            "customers": by["customers"].to_numpy().astype("int64"),
+            "actual_mean": (by["actual"] / by["customers"]).to_numpy(),
+            "predicted_mean": (by["pred"] / by["customers"]).to_numpy(),
+            "actual_total": by["actual"].to_numpy(),
+            "predicted_total": by["pred"].to_numpy(),
         }
     )
     return summary, frame

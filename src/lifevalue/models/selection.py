@@ -88,8 +88,10 @@ class Histories:
 
 def histories_from_customers(con: Any, table: str = "customers") -> Histories:
     """Distinct (frequency, recency, T) rows of the customer summary, with counts (DuckDB)."""
+    # in sorted order: sums over the rows (the log-likelihood) then do not depend on the order
+    # DuckDB's threads hand the groups back in
     d = con.execute(
-        f'SELECT frequency, recency, "T", count(*) AS n FROM {table} GROUP BY ALL'
+        f'SELECT frequency, recency, "T", count(*) AS n FROM {table} GROUP BY ALL ORDER BY ALL'
     ).fetchnumpy()
     return Histories(
         *(np.asarray(d[k], dtype=np.float64) for k in ("frequency", "recency", "T", "n"))
@@ -130,6 +132,7 @@ def inner_histories_and_counts(
         SELECT 1, NULL, NULL, NULL, NULL, count(*), local_date FROM d GROUP BY ALL
         UNION ALL
         SELECT 2, NULL, NULL, NULL, NULL, count(*), f FROM c GROUP BY ALL
+        ORDER BY ALL
         """
     ).fetchnumpy()
     kind = np.asarray(d["kind"])
