@@ -201,7 +201,20 @@ def main() -> None:
                 )
                 times.append(float(res.stdout.strip().splitlines()[-1]))
             lifetimes_med = statistics.median(times)
-            rows.append(("lifetimes 0.11.3 summary_data_from_transaction_data", lifetimes_med, ""))
+            # its speed depends on the pandas its venv got: say which
+            versions = subprocess.run(
+                [
+                    str(py),
+                    "-c",
+                    "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' "
+                    "for p in ('pandas', 'numpy')))",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            rows.append(
+                ("lifetimes 0.11.3 summary_data_from_transaction_data", lifetimes_med, versions)
+            )
 
     print()
     print(
