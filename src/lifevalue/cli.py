@@ -212,6 +212,10 @@ def analyze(
 
     read = read_options_from(locals())
     options = analysis_options_from(locals())
+    if report is not None:
+        from lifevalue.report.builder import report_time
+
+        report_time()  # a bad SOURCE_DATE_EPOCH stops the run before the analysis
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say, rejects_to=out)
         say("writing files")
@@ -851,7 +855,9 @@ def report(
     Runs the analysis of [bold]lifevalue analyze[/] (same options, models included) and writes
     one HTML file that opens in any browser, offline: headline numbers, revenue concentration,
     retention and cohorts, segments, model fit, valuable customers at risk and products bought
-    together. Sections without data (no model, no products) say what is missing.
+    together. Sections without data (no model, no products) say what is missing. The page says
+    when it was generated; set SOURCE_DATE_EPOCH (a Unix time in seconds) to print that time
+    instead, so that the same data gives the same file.
 
     [bold]Examples[/]
 
@@ -863,10 +869,12 @@ def report(
       lifevalue report orders.parquet --model none --out quick.html
     """
     from lifevalue.pipeline import run_analysis
+    from lifevalue.report.builder import report_time
     from lifevalue.report.from_analysis import report_from_analysis
 
     read = read_options_from(locals())
     options = analysis_options_from(locals(), segments=segments)
+    report_time()  # a bad SOURCE_DATE_EPOCH stops the run before the analysis
     with step_progress() as say:
         result = run_analysis(orders, read, options, progress=say)
         say("writing the report")

@@ -78,3 +78,34 @@ def test_report_help_and_bad_option(cli: Callable[..., Any]) -> None:
     assert bad.exit_code == 2 and "--time-unit must be days or weeks" in bad.stderr
     bad = cli("report", *CDNOW[:3], "--model", "magic")
     assert bad.exit_code == 2 and "--model must be one of" in bad.stderr
+
+
+def test_source_date_epoch_fixes_the_time_and_the_bytes(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    # the page says when it was made; with SOURCE_DATE_EPOCH it says that time, so the same
+    # data gives the same file (2026-01-01 00:00 UTC)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    pages = []
+    for name in ("a.html", "b.html"):
+        out = tmp_path / name
+        result = cli("report", *CDNOW, "--model", "bgnbd", "--out", out)
+        assert result.exit_code == 0, result.output
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
+    assert b"generated 2026-01-01 00:00 UTC" in pages[0]
+
+
+def test_a_bad_source_date_epoch_stops_before_the_analysis(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    for args in (
+        ("report", *CDNOW, "--out", tmp_path / "r.html"),
+        ("analyze", *CDNOW, "--out", tmp_path / "out", "--report", tmp_path / "r.html"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2
+        assert "SOURCE_DATE_EPOCH must be a Unix time in whole seconds" in result.stderr
+        assert "'yesterday'" in result.stderr
+        assert not (tmp_path / "out").exists()  # nothing was analysed

@@ -16,6 +16,7 @@ import datetime as dt
 import importlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from lifevalue.errors import ConfigError
 from lifevalue.report import aggregate as agg
 from lifevalue.report import charts
 from lifevalue.report import modelfit as mf
@@ -774,6 +776,31 @@ def _resolve_time_unit(
     return "days"
 
 
+#: The environment variable that fixes the time a report says it was generated (a Unix time in
+#: seconds), as reproducible builds use it: the same data then gives the same bytes.
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+
+def report_time() -> dt.datetime:
+    """The time printed in a report: ``SOURCE_DATE_EPOCH`` when it is set, else now (UTC).
+
+    Raises
+    ------
+    ConfigError
+        ``SOURCE_DATE_EPOCH`` is set but is not a whole number of seconds.
+    """
+    raw = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
+    if not raw:
+        return dt.datetime.now(dt.UTC)
+    try:
+        return dt.datetime.fromtimestamp(int(raw), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError(
+            f"{SOURCE_DATE_EPOCH} must be a Unix time in whole seconds (e.g. 1767225600), "
+            f"not {raw!r}"
+        ) from None
+
+
 def _as_date(value: Any) -> dt.date | None:
     if value is None or _is_missing(value):
         return None
@@ -888,7 +915,7 @@ def render_report(
         window = f"Orders from {headline.first_purchase} to {headline.last_purchase}"
         if cal_end is not None:
             window += f" (calibration to {cal_end.isoformat()})"
-    generated = (generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    generated = (generated_at or report_time()).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     html = (
         _environment()
@@ -968,7 +995,8 @@ def build_report(
     title
         Page title.
     generated_at
-        Timestamp printed in the page (default: now, UTC).
+        Timestamp printed in the page (default: :func:`report_time`: now, or the time in
+        ``SOURCE_DATE_EPOCH``).
     timings
         If given, filled with the seconds spent per section (for benchmarks).
 
