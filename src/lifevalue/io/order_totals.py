@@ -135,7 +135,12 @@ def create_customer_days(
     purchases; NULL without one), ``n_orders`` (purchases), ``n_discounted``, ``gross`` (of the
     purchases), ``amount`` (every spend event: purchases net of refunds, refund documents),
     ``refund``, ``n_all`` (all orders), ``n_cancelled`` (orders with a cancelled row). The
-    money columns are exact decimal sums (``DECIMAL(38,6)``, see :data:`EXACT_MONEY`).
+    money columns are exact decimal sums in :data:`EXACT_MONEY`, as are the orders' totals.
+
+    Raises
+    ------
+    InputError
+        An order's total or a customer's day reaches :data:`MAX_AMOUNT`.
     """
     exact = exact_money_sql("amount")
     gross = (
