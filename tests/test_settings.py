@@ -58,3 +58,23 @@ def test_pydantic_is_not_imported_without_variables() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("threads", [None, 1])
+def test_duckdb_threads_after_reading(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str], threads: int | None
+) -> None:
+    # reading totals the orders with one thread more than cores, then DuckDB's default is back;
+    # a LIFEVALUE_DUCKDB_THREADS the user set holds throughout
+    from pathlib import Path
+
+    from lifevalue.io import read_orders
+
+    _clear(monkeypatch)
+    if threads is not None:
+        monkeypatch.setenv("LIFEVALUE_DUCKDB_THREADS", str(threads))
+    log = Path(tmp_path) / "orders.csv"
+    log.write_text("customer_id,ordered_at,amount\nA,2024-01-01,10\nA,2024-02-01,5\n")
+    con = read_orders([log]).con
+    got = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    assert got == (threads or len(os.sched_getaffinity(0)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -56,6 +57,14 @@ _CONTACT_COLUMNS = ("email", "phone", "country")
 
 #: A Parquet row's line number (its row number + 1: the first data row is line 1).
 _PARQUET_LINE = "file_row_number + 1"
+
+
+def _cores() -> int:
+    """CPU cores this process may use (what DuckDB's default thread count is)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -1065,15 +1074,26 @@ def read_orders(
         if preset.cancellation_prefix and has_order_ids:
             present.add("status")
         contacts = [c for c in _CONTACT_COLUMNS if c in present]
-        create_customer_days(
-            con,
-            level,
-            source=accepted if lazy_orders else "orders",
-            zoned=lazy_orders,
-            present=present,
-            contacts=contacts,
-            utc=utc,
-        )
+        # The two hash aggregations of the totalling (millions of orders and days) wait on the
+        # kernel for fresh memory; one DuckDB thread more than cores keeps the cores busy
+        # meanwhile (1M-customer sample on 2 cores, medians of 5: 2.45 s with 2 threads, 2.05 s
+        # with 3). Not when the user set the threads.
+        more_threads = not settings.duckdb_threads
+        if more_threads:
+            con.execute(f"SET threads = {_cores() + 1}")
+        try:
+            create_customer_days(
+                con,
+                level,
+                source=accepted if lazy_orders else "orders",
+                zoned=lazy_orders,
+                present=present,
+                contacts=contacts,
+                utc=utc,
+            )
+        finally:
+            if more_threads:
+                con.execute("RESET threads")
         # the row counts of the scan hold, less the duplicates, unless rows were removed later
         rows = scan.accepted.less(removed) if lazy_orders else _row_stats(con, "orders")
         currency = _check_currency(con, raws, rows)
