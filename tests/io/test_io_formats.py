@@ -73,6 +73,56 @@ def test_semicolon_and_decimal_comma(cli: Cli, write_file: Writer, tmp_path: Pat
     assert float(customers["202"]["total_spend"]) == pytest.approx(7.0)
 
 
+def _rejects(out: Path) -> list[dict[str, str]]:
+    with open(out / "rejects.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_decimal_point_in_a_decimal_comma_file_is_rejected_not_misread(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    # 12.5 does not fit 1.234,50: read the file's way it would be 125, so it is left out
+    text = (
+        "customer_id;order_id;ordered_at;amount\n"
+        "101;1;2024-01-01 10:00:00;1.234,50\n"
+        "101;2;2024-01-05 11:00:00;20,25\n"
+        "202;3;2024-01-03 12:00:00;12.5\n"
+        "202;4;2024-01-04 12:00:00;7,00\n"
+    )
+    customers, report = analyze(cli, tmp_path / "out", write_file("o.csv", text))
+    assert float(customers["101"]["total_spend"]) == pytest.approx(1234.50 + 20.25)
+    assert float(customers["202"]["total_spend"]) == pytest.approx(7.0)  # 12.5 not in it
+    assert report["rows_rejected"] == 1
+    (bad,) = _rejects(tmp_path / "out")
+    assert (bad["line"], bad["column"], bad["value"]) == ("4", "amount", "12.5")
+    assert bad["reason"].startswith("not a number: this file writes numbers with a decimal comma")
+
+
+def test_decimal_comma_in_a_decimal_point_file_is_named(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    rows = [("101", "1", "2024-01-01", "10.50"), ("101", "2", "2024-01-05", "12,5")]
+    rows += [("101", "3", "2024-01-06", "1,234.50"), ("202", "4", "2024-01-03", "7.00")]
+    text = "".join(
+        json.dumps(dict(zip(("customer_id", "order_id", "ordered_at", "amount"), r, strict=True)))
+        + "\n"
+        for r in rows
+    )
+    customers, _ = analyze(cli, tmp_path / "out", write_file("o.jsonl", text))
+    assert float(customers["101"]["total_spend"]) == pytest.approx(10.50 + 1234.50)
+    (bad,) = _rejects(tmp_path / "out")
+    assert (bad["line"], bad["value"]) == ("2", "12,5")
+    assert bad["reason"].startswith("not a number: this file writes numbers with a decimal point")
+
+
+def test_as_many_decimal_commas_as_points_reads_points(write_file: Writer) -> None:
+    text = "customer_id;order_id;ordered_at;amount\nA;1;2024-01-01;12,50\nA;2;2024-01-02;3.25\n"
+    ingested = read_orders([write_file("o.csv", text)])
+    amounts = ingested.con.execute("SELECT amount FROM orders").fetchall()
+    assert amounts == [(3.25,)]
+    assert ingested.stats["rows_rejected"] == 1
+
+
 def test_utf8_bom(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
     path = write_file("o.csv", b"\xef\xbb\xbf" + CANONICAL_CSV.encode())
     customers, report = analyze(cli, tmp_path / "out", path)

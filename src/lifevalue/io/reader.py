@@ -490,14 +490,32 @@ def _as_text(col: str, dtype: str) -> str:
     return f"CAST({_q(col)} AS VARCHAR)"
 
 
+#: Reasons for a number written with the other decimal mark than the rest of its file's.
+DECIMAL_POINT_IN_COMMA_FILE = (
+    "not a number: this file writes numbers with a decimal comma (12,50 or 1.234,50), and a dot "
+    "only between groups of three digits"
+)
+DECIMAL_COMMA_IN_POINT_FILE = (
+    "not a number: this file writes numbers with a decimal point (12.50 or 1,234.50), and a "
+    "comma only between groups of three digits"
+)
+
+
 def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     c = _q(col)
     if dtype != "VARCHAR":
         return f"TRY_CAST({c} AS DOUBLE)"
     v = f"regexp_replace(trim({c}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '')"
     if decimal_comma:
-        v = f"replace(replace({v}, '.', ''), ',', '.')"
-        return f"TRY_CAST({v} AS DOUBLE)"
+        # a dot is a thousands separator only between groups of three digits (1.234,50): any
+        # other dot (12.5) does not fit the file's way of writing numbers and leaves the value
+        # unparsed, rather than read as 125 (see DECIMAL_POINT_IN_COMMA_FILE)
+        comma = (
+            f"list_transform([{v}], lambda x: CASE WHEN NOT contains(x, '.') "
+            "THEN replace(x, ',', '.') WHEN regexp_full_match(x, "
+            "'-?\\d{1,3}(\\.\\d{3})+(,\\d*)?') THEN replace(replace(x, '.', ''), ',', '.') END)[1]"
+        )
+        return f"TRY_CAST({comma} AS DOUBLE)"
     # plain numbers (nearly all) are cast at once; only the rest go through the regexes
     # (COALESCE evaluates its second argument for the rows the first left NULL; the lambda
     # names the cleaned text once, so that it is not computed for every row beforehand)
@@ -565,7 +583,7 @@ def _looks_decimal_comma(con: duckdb.DuckDBPyConnection, raw: _Raw, cols: list[s
     row = con.execute(
         f"SELECT {checks}, {dots} FROM (SELECT * FROM {raw.relation} LIMIT 20000)"
     ).fetchall()[0]
-    return int(row[0]) > 0 and int(row[0]) >= int(row[1])
+    return int(row[0]) > int(row[1])  # a tie is read with decimal points
 
 
 @dataclass(frozen=True)
@@ -691,13 +709,18 @@ def _stage_select(
             expr = _number_expr(src, dtype, decimal_comma)
             out[canon] = expr
             if dtype == "VARCHAR":
+                # a number written the other way (12,5 where numbers have a decimal point, or
+                # 12.5 where they have a decimal comma) is named as such
+                other, why = (
+                    (r"-?\d+\.\d+", DECIMAL_POINT_IN_COMMA_FILE)
+                    if decimal_comma
+                    else (r"-?\d+,\d+", DECIMAL_COMMA_IN_POINT_FILE)
+                )
+                unparsed = f"({expr}) IS NULL"
+                written = f"{unparsed} AND regexp_full_match(trim({raw_text}), '{other}')"
+                checks.append((written, src, raw_text, why))
                 checks.append(
-                    (
-                        f"({expr}) IS NULL AND NOT ({blank(raw_text)})",
-                        src,
-                        raw_text,
-                        "not a number",
-                    )
+                    (f"{unparsed} AND NOT ({blank(raw_text)})", src, raw_text, "not a number")
                 )
             elif not _is_numeric_type(dtype):  # e.g. a date in the amount column
                 checks.append(
