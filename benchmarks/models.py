@@ -32,7 +32,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -42,12 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from peers import WORK, lifetimes_python, pymc_python
+from peers import versions as peer_versions
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "benchmarks" / ".work"
 BIN = Path(sys.executable).parent
-LIFETIMES_VENV = WORK / "venv-lifetimes"
-PYMC_VENV = WORK / "venv-pymc"
 MONTHLY_RATE = 0.01  # the peers' CLV: 12 months of 30 days at 1 % a month
 
 LIFETIMES_SCRIPT = r"""
@@ -180,32 +178,6 @@ def ensure_sample(n: int) -> Path:
             stdout=subprocess.DEVNULL,
         )
     return pq
-
-
-def ensure_venv(venv: Path, python: str | None, packages: list[str]) -> Path | None:
-    py = venv / "bin" / "python"
-    if py.exists():
-        return py
-    if python is None:
-        return None
-    print(f"creating {venv.name} (pip install {' '.join(packages)}) ...", flush=True)
-    try:
-        subprocess.run([python, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], check=True)
-    except subprocess.CalledProcessError:
-        shutil.rmtree(venv, ignore_errors=True)
-        return None
-    return py
-
-
-def python312() -> str | None:
-    for name in ("python3.12", "python3.13"):
-        found = shutil.which(name)
-        if found and subprocess.run([found, "--version"], capture_output=True).returncode == 0:
-            return found
-    for base in sorted(Path.home().glob(".pyenv/versions/3.1[23]*/bin/python3")):
-        return str(base)
-    return None
 
 
 def rel(a: float, b: float) -> float:
@@ -453,45 +425,20 @@ def main() -> None:
     peers: dict[str, dict[str, Any]] = {}
     specs = []
     if not args.skip_lifetimes:
-        specs.append(
-            (
-                "lifetimes 0.11.3",
-                LIFETIMES_VENV,
-                sys.executable if sys.version_info[:2] == (3, 11) else shutil.which("python3.11"),
-                ["lifetimes==0.11.3", "pyarrow"],
-                LIFETIMES_SCRIPT,
-            )
-        )
+        specs.append(("lifetimes 0.11.3", "lifetimes", lifetimes_python, LIFETIMES_SCRIPT))
     if not args.skip_pymc:
-        specs.append(
-            (
-                "PyMC-Marketing (MAP)",
-                PYMC_VENV,
-                python312(),
-                ["pymc-marketing", "pyarrow"],
-                PYMC_SCRIPT,
-            )
-        )
-    for label, venv, python, packages, script in specs:
-        py = ensure_venv(venv, python, packages)
+        specs.append(("PyMC-Marketing (MAP)", "pymc-marketing", pymc_python, PYMC_SCRIPT))
+    for label, peer, make_venv, script in specs:
+        py = make_venv()
         if py is None:
             print(f"{label}: could not create its environment; left out", flush=True)
             continue
         # the peer's version and its pandas' and numpy's: the peers' speed depends on them
-        # (lifetimes took 27 s with one pandas and 48 s with pandas 3.1.1 in earlier sessions)
-        peer = "lifetimes" if "lifetimes" in label else "pymc-marketing"
-        version = subprocess.run(
-            [
-                str(py),
-                "-c",
-                "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' "
-                f"for p in ('{peer}', 'pandas', 'numpy')))",
-            ],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        # (lifetimes took 27 s with one pandas and 48 s with pandas 3.1.1 in earlier sessions;
+        # benchmarks/peers.py pins them)
+        version = peer_versions(py, (peer, "pandas", "numpy"))
         walls, mems, reports = [], [], []
-        out_pred = tmp / f"{venv.name}.parquet"
+        out_pred = tmp / f"{peer}.parquet"
         for i in range(args.peer_runs):
             try:
                 wall, mem, stdout = timed_process(

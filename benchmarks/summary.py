@@ -8,7 +8,8 @@ Runs, on the same generated data (about 3 M orders):
   DuckDB ``GROUP BY`` computing the same four columns (frequency, recency, T, monetary value)
   straight from the Parquet file;
 * lifetimes 0.11.3 ``summary_data_from_transaction_data`` on the same orders (one row per order),
-  in its own virtual environment under ``benchmarks/.work/`` (created on first run with pip).
+  in its own virtual environment under ``benchmarks/.work/`` (created on first run with pip,
+  with the versions pinned in ``benchmarks/peers.py``).
 
 Usage: ``.venv/bin/python benchmarks/summary.py [--customers 1000000] [--runs 3]``
 """
@@ -25,10 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers import WORK, lifetimes_python
+from peers import versions as peer_versions
+
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "benchmarks" / ".work"
 BIN = Path(sys.executable).parent
-LIFETIMES_VENV = WORK / "venv-lifetimes"
 
 FLOOR_SQL = """
 WITH p AS (
@@ -100,22 +102,6 @@ def ensure_sample(n: int) -> tuple[Path, Path]:
     return pq, csv
 
 
-def ensure_lifetimes() -> Path | None:
-    py = LIFETIMES_VENV / "bin" / "python"
-    if py.exists():
-        return py
-    print("creating the lifetimes venv (pip install lifetimes==0.11.3 pyarrow) ...", flush=True)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(LIFETIMES_VENV)], check=True)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "lifetimes==0.11.3", "pyarrow"], check=True
-        )
-    except subprocess.CalledProcessError:
-        print("could not install lifetimes; its column is left out")
-        return None
-    return py
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -181,7 +167,7 @@ def main() -> None:
 
     lifetimes_med = None
     if not args.skip_lifetimes:
-        py = ensure_lifetimes()
+        py = lifetimes_python()
         if py is not None:
             orders_pq = WORK / f"orders_{args.customers}.parquet"
             if not orders_pq.exists():
@@ -202,16 +188,7 @@ def main() -> None:
                 times.append(float(res.stdout.strip().splitlines()[-1]))
             lifetimes_med = statistics.median(times)
             # its speed depends on the pandas its venv got: say which
-            versions = subprocess.run(
-                [
-                    str(py),
-                    "-c",
-                    "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' "
-                    "for p in ('pandas', 'numpy')))",
-                ],
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            versions = peer_versions(py, ("pandas", "numpy"))
             rows.append(
                 ("lifetimes 0.11.3 summary_data_from_transaction_data", lifetimes_med, versions)
             )
