@@ -56,6 +56,7 @@ def test_plain_csv(cli: Cli, write_file: Writer, tmp_path: Path) -> None:
     customers, report = analyze(cli, tmp_path / "out", write_file("o.csv", CANONICAL_CSV))
     assert_base_log(customers)
     assert report["files"][0]["delimiter"] == ","
+    assert report["files"][0]["decimal_mark"] == "."
     assert report["rows_read"] == 3
 
 
@@ -68,6 +69,7 @@ def test_semicolon_and_decimal_comma(cli: Cli, write_file: Writer, tmp_path: Pat
     )
     customers, report = analyze(cli, tmp_path / "out", write_file("o.csv", text))
     assert report["files"][0]["delimiter"] == ";"
+    assert report["files"][0]["decimal_mark"] == ","
     assert float(customers["101"]["total_spend"]) == pytest.approx(1234.50 + 20.25)
     assert float(customers["101"]["monetary_value"]) == pytest.approx(20.25)
     assert float(customers["202"]["total_spend"]) == pytest.approx(7.0)
@@ -180,6 +182,7 @@ def test_parquet(cli: Cli, tmp_path: Path) -> None:
     customers, report = analyze(cli, tmp_path / "out", path)
     assert_base_log(customers)  # integer ids are read as "101", not "101.0"
     assert report["files"][0]["format"] == "parquet"
+    assert report["files"][0]["decimal_mark"] is None  # the amounts are numbers, not text
 
 
 def test_json_lines(cli: Cli, write_file: Writer, tmp_path: Path) -> None:

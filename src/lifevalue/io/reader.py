@@ -138,6 +138,8 @@ class FileReport:
     compression: str
     encoding: str | None = None
     delimiter: str | None = None
+    decimal_mark: str | None = None
+    """How the file's numbers written as text are read: "." or "," (None: none are text)."""
     rows: int = 0
     columns: dict[str, str] = field(default_factory=dict)
 
@@ -675,6 +677,8 @@ def _stage_select(
         mapping[c] for c in NUMBER_COLUMNS if c in mapping and raw.columns[mapping[c]] == "VARCHAR"
     ]
     decimal_comma = _looks_decimal_comma(con, raw, number_src)
+    if number_src:
+        raw.report.decimal_mark = "," if decimal_comma else "."
     out: dict[str, str] = {}
     checks: list[tuple[str, str, str, str]] = []  # (condition, column, value expr, reason)
     for canon in CANONICAL_COLUMNS:
@@ -1536,6 +1540,7 @@ def _stats(
                 "compression": r.report.compression,
                 "encoding": r.report.encoding,
                 "delimiter": r.report.delimiter,
+                "decimal_mark": r.report.decimal_mark,
                 "rows": r.report.rows,
                 "columns": r.report.columns,
             }
