@@ -117,6 +117,43 @@ def test_decimal_comma_in_a_decimal_point_file_is_named(
     assert bad["reason"].startswith("not a number: this file writes numbers with a decimal point")
 
 
+@pytest.mark.parametrize(
+    ("header", "values", "mark"),
+    [
+        # French and Nordic spreadsheets: a space, a no-break or a narrow no-break space
+        (
+            "customer_id;order_id;ordered_at;amount",
+            ["1 234,50", "1\u00a0000,25", "2\u202f000"],
+            ",",
+        ),
+        (
+            "customer_id,order_id,ordered_at,amount",
+            ["1 234.50", "1\u00a0000.25", "2\u202f000"],
+            ".",
+        ),
+    ],
+)
+def test_spaces_between_groups_of_three_digits(
+    write_file: Writer, header: str, values: list[str], mark: str
+) -> None:
+    delimiter = header[len("customer_id")]
+    text = (
+        header
+        + "\n"
+        + "".join(
+            f"A{delimiter}{i}{delimiter}2024-01-0{i}{delimiter}{v}\n"
+            for i, v in enumerate(values, 1)
+        )
+    )
+    text += f"A{delimiter}9{delimiter}2024-01-09{delimiter}12 34\n"  # not groups of three
+    ingested = read_orders([write_file("o.csv", text)])
+    amounts = ingested.con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall()
+    assert amounts == [(1234.50,), (1000.25,), (2000.0,)]
+    assert ingested.files[0].decimal_mark == mark
+    line = ingested.con.execute("SELECT line, reason FROM rejects").fetchall()
+    assert line == [(5, "not a number")]
+
+
 def test_as_many_decimal_commas_as_points_reads_points(write_file: Writer) -> None:
     text = "customer_id;order_id;ordered_at;amount\nA;1;2024-01-01;12,50\nA;2;2024-01-02;3.25\n"
     ingested = read_orders([write_file("o.csv", text)])

@@ -503,27 +503,42 @@ DECIMAL_COMMA_IN_POINT_FILE = (
 )
 
 
+#: Characters that separate groups of three digits besides the comma or dot: space, no-break
+#: space and narrow no-break space (1 234,50 as French and Nordic spreadsheets write it).
+_GROUP_SPACES = " \u00a0\u202f"
+
+
 def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     c = _q(col)
     if dtype != "VARCHAR":
         return f"TRY_CAST({c} AS DOUBLE)"
     v = f"regexp_replace(trim({c}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '')"
+    mark = "," if decimal_comma else "\\."
+    spaced = f"'-?\\d{{1,3}}([{_GROUP_SPACES}]\\d{{3}})+({mark}\\d*)?'"  # 1 234,50 / 1 234.50
+    unspaced = f"regexp_replace(x, '[{_GROUP_SPACES}]', '', 'g')"
     if decimal_comma:
         # a dot is a thousands separator only between groups of three digits (1.234,50): any
         # other dot (12.5) does not fit the file's way of writing numbers and leaves the value
-        # unparsed, rather than read as 125 (see DECIMAL_POINT_IN_COMMA_FILE)
+        # unparsed, rather than read as 125 (see DECIMAL_POINT_IN_COMMA_FILE); so is a space
+        # (1 234,50)
+        has_space = " OR ".join(f"contains(x, '{ch}')" for ch in _GROUP_SPACES)
         comma = (
-            f"list_transform([{v}], lambda x: CASE WHEN NOT contains(x, '.') "
+            f"list_transform([{v}], lambda x: CASE WHEN NOT (contains(x, '.') OR {has_space}) "
             "THEN replace(x, ',', '.') WHEN regexp_full_match(x, "
-            "'-?\\d{1,3}(\\.\\d{3})+(,\\d*)?') THEN replace(replace(x, '.', ''), ',', '.') END)[1]"
+            "'-?\\d{1,3}(\\.\\d{3})+(,\\d*)?') THEN replace(replace(x, '.', ''), ',', '.') "
+            f"WHEN regexp_full_match(x, {spaced}) THEN replace({unspaced}, ',', '.') END)[1]"
         )
-        return f"TRY_CAST({comma} AS DOUBLE)"
+        # numbers without a dot are cast at once, the rest cleaned first (as below)
+        plain = f"TRY_CAST(replace({c}, ',', '.') AS DOUBLE)"
+        plain = f"CASE WHEN NOT contains({c}, '.') THEN {plain} END"
+        return f"coalesce({plain}, TRY_CAST({comma} AS DOUBLE))"
     # plain numbers (nearly all) are cast at once; only the rest go through the regexes
     # (COALESCE evaluates its second argument for the rows the first left NULL; the lambda
     # names the cleaned text once, so that it is not computed for every row beforehand)
     grouped = (
         f"list_transform([{v}], lambda x: CASE WHEN regexp_full_match(x, "
-        "'-?\\d{1,3}(,\\d{3})+(\\.\\d*)?') THEN replace(x, ',', '') ELSE x END)[1]"
+        "'-?\\d{1,3}(,\\d{3})+(\\.\\d*)?') THEN replace(x, ',', '') "
+        f"WHEN regexp_full_match(x, {spaced}) THEN {unspaced} ELSE x END)[1]"
     )
     return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({grouped} AS DOUBLE))"
 
@@ -577,7 +592,8 @@ def _looks_decimal_comma(con: duckdb.DuckDBPyConnection, raw: _Raw, cols: list[s
     if raw.report.delimiter == "," or not cols:
         return False
     checks = " + ".join(
-        f"count(*) FILTER (regexp_full_match(trim({_q(c)}), '-?[\\d.]*\\d,\\d+'))" for c in cols
+        f"count(*) FILTER (regexp_full_match(trim({_q(c)}), '-?[\\d.{_GROUP_SPACES}]*\\d,\\d+'))"
+        for c in cols
     )
     dots = " + ".join(
         f"count(*) FILTER (regexp_full_match(trim({_q(c)}), '-?\\d+\\.\\d{{1,2}}'))" for c in cols
@@ -653,6 +669,20 @@ def blank(text: str) -> str:
     return f"{text} IS NULL OR regexp_full_match({text}, ' *')"
 
 
+@dataclass(frozen=True)
+class _ValueReason:
+    """A reason worked out from the rejected value: SQL in which ``{value}`` stands for it."""
+
+    sql: str
+
+
+def _reason_sql(reason: str | _ValueReason, index: int) -> str:
+    """SQL for the reason of check ``index`` (its value is the staged column ``__pv{index}``)."""
+    if isinstance(reason, str):
+        return _lit(reason)
+    return reason.sql.replace("{value}", f"__pv{index}")
+
+
 def _stage_select(
     con: duckdb.DuckDBPyConnection,
     index: int,
@@ -680,7 +710,8 @@ def _stage_select(
     if number_src:
         raw.report.decimal_mark = "," if decimal_comma else "."
     out: dict[str, str] = {}
-    checks: list[tuple[str, str, str, str]] = []  # (condition, column, value expr, reason)
+    # (condition, column, value expr, reason)
+    checks: list[tuple[str, str, str, str | _ValueReason]] = []
     for canon in CANONICAL_COLUMNS:
         src = mapping.get(canon)
         if src is None:
@@ -714,17 +745,19 @@ def _stage_select(
             out[canon] = expr
             if dtype == "VARCHAR":
                 # a number written the other way (12,5 where numbers have a decimal point, or
-                # 12.5 where they have a decimal comma) is named as such
+                # 12.5 where they have a decimal comma) is named as such: the reason is worked
+                # out for the rejected rows alone, from their value
                 other, why = (
                     (r"-?\d+\.\d+", DECIMAL_POINT_IN_COMMA_FILE)
                     if decimal_comma
                     else (r"-?\d+,\d+", DECIMAL_COMMA_IN_POINT_FILE)
                 )
-                unparsed = f"({expr}) IS NULL"
-                written = f"{unparsed} AND regexp_full_match(trim({raw_text}), '{other}')"
-                checks.append((written, src, raw_text, why))
+                reason = _ValueReason(
+                    f"CASE WHEN regexp_full_match(trim({{value}}), '{other}') THEN {_lit(why)} "
+                    "ELSE 'not a number' END"
+                )
                 checks.append(
-                    (f"{unparsed} AND NOT ({blank(raw_text)})", src, raw_text, "not a number")
+                    (f"({expr}) IS NULL AND NOT ({blank(raw_text)})", src, raw_text, reason)
                 )
             elif not _is_numeric_type(dtype):  # e.g. a date in the amount column
                 checks.append(
@@ -819,7 +852,7 @@ def _stage_select(
         f"  {pick([_lit(col) for _, col, _, _ in checks])} AS __pcol,\n"
         f"  {pick([f'__pv{i}' if i in values else chr(39) * 2 for i in range(1, len(checks) + 1)])}"
         " AS __pval,\n"
-        f"  {pick([_lit(r) for *_, r in checks])} AS __pwhy,\n"
+        f"  {pick([_reason_sql(r, i) for i, (*_, r) in enumerate(checks, 1)])} AS __pwhy,\n"
         f"  {skipped} AS __pkind\n"
         f"FROM ({inner})"
     )
