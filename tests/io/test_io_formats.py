@@ -244,8 +244,7 @@ def test_json_lines_bad_row_has_its_line_number(
     path = write_file("o.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     result = cli("analyze", path, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    with open(tmp_path / "out" / "rejects.csv", newline="") as fh:
-        rejects = list(csv.DictReader(fh))
+    rejects = _rejects(tmp_path / "out")
     assert [(r["line"], r["column"], r["value"]) for r in rejects] == [
         ("2", "ordered_at", "someday")
     ]
@@ -272,8 +271,7 @@ def test_json_lines_blank_lines_and_mixed_types(
     assert set(customers) == {"101", "A7"}
     assert float(customers["A7"]["total_spend"]) == 12.5
     assert float(customers["101"]["total_spend"]) == 3.0
-    with open(tmp_path / "out" / "rejects.csv", newline="") as fh:
-        rejects = list(csv.DictReader(fh))
+    rejects = _rejects(tmp_path / "out")
     assert [(r["line"], r["column"], r["value"]) for r in rejects] == [("6", "amount", "x")]
     assert report["rows_read"] == 4
 
