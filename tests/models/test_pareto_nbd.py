@@ -16,7 +16,7 @@ from scipy import integrate, special
 
 from lifevalue.models import ParetoNBDModel
 from lifevalue.models.base import RFTData
-from lifevalue.models.pareto_nbd import _grid_integrals
+from lifevalue.models.pareto_nbd import _grid_integrals, _long_pieces
 
 PUBLISHED = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 
@@ -116,6 +116,57 @@ def test_likelihood_on_extreme_customers_matches_the_closed_form() -> None:
             ints = _grid_integrals(theta, grid, v, q, grad=False)
         crossed += int(np.any(ints.block[grid.k_tx] != ints.block[grid.k_T]))
     assert crossed > 10
+
+
+@pytest.mark.parametrize(
+    "theta",
+    [
+        # s and beta running off together (nobody seems to leave): where a fit on a small
+        # slice of Online Retail II went, whose quadrature once asked for 8.6 GiB of nodes
+        (2.13, 315.8, 4.85e8, 4.85e8),
+        (2.13, 315.8, 4.85e8, 4.9e8),
+        (0.3, 5.0, 1e7, 2e7),
+        (0.8, 1.0, 1e8, 3e8),
+        (5e6, 1e7, 0.5, 3.0),  # r and alpha huge, alpha > beta
+    ],
+)
+def test_parameters_off_on_a_ridge_are_evaluated(
+    cdnow: pd.DataFrame, theta: tuple[float, ...]
+) -> None:
+    """With parameters in the hundreds of millions the quadrature still splits its long pieces
+    into a few sub-pieces (where the integrand changes), not by the global slope bound, and the
+    value agrees with the closed form. Not to rounding there: the log-integrand is then the
+    difference of two terms of some 1e9, which leaves about 1e-6 of it (relative)."""
+    model = ParetoNBDModel()
+    data = RFTData.build(*(cdnow[c].to_numpy(float) for c in ("x", "t_x", "T")))
+    th = np.array(theta)
+    f, grad = model._objective(np.log(th), data)
+    ref = -float(np.dot(data.w, model._loglik_rows(th, data.x, data.tx, data.T)))
+    assert f == pytest.approx(ref / data.n_customers, rel=1e-5)
+    assert np.all(np.isfinite(grad))
+
+
+def test_long_pieces_are_cut_where_the_integrand_changes() -> None:
+    """A piece of length 0.3 (in log time) with s = beta = 4.85e8: the global bound on the
+    slope (about 1e9) would cut it into some 1e8 sub-pieces; the integrand falls by e^-60 within
+    it, and the slope on the stretch before that is a few hundred."""
+    r, alpha, s, beta, x = 2.13, 315.8, 4.85e8, 4.85e8 + 1e3, 3.0
+    v0 = np.array([np.log(alpha + 10.0)])
+    dl = beta - alpha
+    rate = np.array([r + x + s])
+    ke = np.array([s + 1.0])
+    psi0 = -rate * v0 - ke * np.log1p(dl * np.exp(-v0))
+    c = rate + ke + 1.0
+    span, n_sub = _long_pieces(
+        v0, np.array([0.3]), psi0, rate, ke, c, np.abs(1.0 - np.array([r + x])), dl
+    )
+    assert c[0] * 0.3 / 2.5 > 1e8
+    assert 0 < span[0] <= 0.3
+    assert 1 <= n_sub[0] < 1000
+    # the stretch ends where the integrand has fallen by e^-60
+    end = v0 + span
+    fall = psi0 - (-rate * end - ke * np.log1p(dl * np.exp(-end)))
+    assert fall[0] == pytest.approx(60.0, abs=1e-3)  # psi itself holds ~1e-6 of rounding
 
 
 def test_probability_alive_matches_the_closed_form(cdnow: pd.DataFrame) -> None:

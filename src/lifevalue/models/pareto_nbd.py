@@ -266,10 +266,19 @@ def _grid_integrals(
     # fallen below e^-_NEGLIGIBLE of its value at the piece's start are dropped)
     idx = np.flatnonzero(cls == len(_RULES))
     if idx.shape[0]:
-        n_sub = np.ceil(cl[idx] / _MAX_CL).astype(np.int64)
+        span, n_sub = _long_pieces(
+            v[left[idx]],
+            length[idx],
+            psi[left[idx]],
+            rate_g[lg[idx]],
+            ke_g[lg[idx]],
+            c_g[lg[idx]],
+            np.abs(1.0 - ag[lg[idx]]) if a_lt_b else np.zeros(idx.shape[0]),
+            dl,
+        )
         rep = np.repeat(idx, n_sub)
         offset = np.arange(rep.shape[0]) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
-        sub_len = length[rep] / n_sub.repeat(n_sub)
+        sub_len = (span / n_sub).repeat(n_sub)
         sub_start = v[left[rep]] + offset * sub_len
         gs = lg[rep]
         with np.errstate(over="ignore"):
@@ -295,6 +304,64 @@ def _grid_integrals(
                 np.add.at(parts[i], o, acc[i])
     value = _block_cumsum(parts[0], bstart, reverse=True)
     return _Integrals(value, parts, ref, block, bstart)
+
+
+def _long_pieces(
+    v0: FloatArray,
+    length: FloatArray,
+    psi0: FloatArray,
+    rate: FloatArray,
+    ke: FloatArray,
+    c: FloatArray,
+    bend: FloatArray,
+    dl: float,
+) -> tuple[FloatArray, IntArray]:
+    """The stretch of each long piece that matters and the number of equal sub-pieces it needs.
+
+    On a piece starting at ``v0`` the log-integrand psi(u) = -rate u - ke log(1 + dl e^-u)
+    (``psi0`` at ``v0``) is concave: its slope psi'(u) = -rate + ke / (1 + e^u / dl) falls
+    with u, and it is negative after its root (if any). The stretch ends where psi has fallen
+    ``_NEGLIGIBLE`` below ``psi0`` (found by bisection; what lies beyond adds less than
+    e^-_NEGLIGIBLE of the piece's start), or at the piece's end. Each sub-piece's rule is
+    chosen from the largest slope on the stretch (at one of its ends, the slope being
+    monotone) plus ``bend`` (|1 - r - x| when alpha < beta, else 0) plus 1, which bound the
+    derivatives of the non-linear part there as well, instead of the global bound ``c``:
+    with s and beta running off together (hundreds of millions, on the ridge of a store where
+    nobody seems to leave) ``c`` is about 1e9 while the integrand changes by a few hundred
+    per unit over the stretch, and splitting by ``c`` would take a billion sub-pieces.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+
+        def slope(u: FloatArray) -> FloatArray:
+            return -rate + ke / (1.0 + np.exp(u) / dl) if dl > 0 else -rate + 0.0 * u
+
+        def log_integrand(u: FloatArray) -> FloatArray:
+            return -rate * u - ke * np.log1p(dl * np.exp(-u))
+
+        end = v0 + length
+        # where psi stops rising (the root of its slope), if inside the piece
+        top = np.where(
+            (slope(v0) > 0) & (ke > rate) & (dl > 0),
+            np.log(dl * np.maximum(ke - rate, 0.0) / rate),
+            v0,
+        )
+        lo = np.clip(np.where(np.isnan(top), v0, top), v0, end)
+        hi = end.copy()
+        target = psi0 - _NEGLIGIBLE
+        short = log_integrand(end) < target  # psi falls below the target inside the piece
+        lo_s, hi_s, t_s = lo[short], hi[short], target[short]
+        r_s, k_s = rate[short], ke[short]
+        for _ in range(60):  # bisection: psi is decreasing on [lo, hi]
+            mid = 0.5 * (lo_s + hi_s)
+            below = -r_s * mid - k_s * np.log1p(dl * np.exp(-mid)) < t_s
+            hi_s = np.where(below, mid, hi_s)
+            lo_s = np.where(below, lo_s, mid)
+        hi[short] = hi_s
+        span = np.maximum(hi - v0, 0.0)
+        steep = np.maximum(np.abs(slope(v0)), np.abs(slope(hi))) + bend + 1.0
+        bound = np.minimum(c, np.nan_to_num(steep, nan=np.inf, posinf=np.inf))
+        n_sub = np.maximum(np.ceil(bound * span / _MAX_CL), 1.0).astype(np.int64)
+    return np.where(span > 0, span, length), n_sub
 
 
 @dataclass
