@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -143,14 +144,31 @@ def test_bad_summaries_are_input_errors() -> None:
         m.expected_purchases(-1, 1, 1, 2)
 
 
-def test_degenerate_fit_reports_reason_and_remedy() -> None:
-    # two customers: the likelihood has no interior optimum
+def test_failed_fit_reports_reason_and_remedy(cdnow: pd.DataFrame) -> None:
+    # one iteration per start: no start converges, on any machine
     with pytest.raises(ConvergenceError) as info:
-        BetaGeoModel(n_starts=2).fit([1, 0], [1.0, 0.0], [1.0, 1.0])
+        BetaGeoModel(n_starts=2, max_iter=1).fit(cdnow)
     message = str(info.value)
     assert "did not converge" in message
+    assert "the optimiser stopped without converging" in message
     assert "penalizer" in message
     assert "historical CLV" in message
+
+
+def test_degenerate_fit_is_never_a_clean_fit() -> None:
+    # two customers: the likelihood has no interior optimum (r and alpha run off together).
+    # Where the optimiser stops depends on the machine's floating point: it either reports
+    # that it did not converge or returns a point of the ridge flagged as unidentified.
+    try:
+        with pytest.warns(IdentificationWarning, match="flat along a ridge"):
+            model = BetaGeoModel(n_starts=2).fit([1, 0], [1.0, 0.0], [1.0, 1.0])
+    except ConvergenceError as exc:
+        assert "did not converge" in str(exc)
+        assert "historical CLV" in str(exc)
+    else:
+        assert not model.identified_
+        assert model.fit_notes_
+        assert any(math.isnan(v) for v in model.standard_errors_.values())
 
 
 def test_penalizer_shrinks_and_keeps_a_fit(cdnow: pd.DataFrame) -> None:
