@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -411,28 +411,37 @@ def predict_into_customers(
     table = pa.table(cols)
     con.register("lv_predictions", table)
     per_customer = _per_customer(con, table, [c for c in PREDICTED_SOURCE if c in cols])
-    con.register("lv_customer_predictions", per_customer)
+    # the customers and their predictions side by side, streamed in record batches (the
+    # columns of a batch are put together without a copy; both are in the customers' row
+    # order, customer_id) into the new table: a POSITIONAL JOIN of the two takes about 40 %
+    # longer, and collecting the customers as one Arrow table first would keep a third copy
+    # of them in memory
     spend_sql = _spend_sql(con, spend)
     margin = float(options.margin)
-    # a positional join keeps the customers' row order (customer_id), which a join on the
-    # history would not
+    reader = _with_columns(con, f"SELECT {_customer_columns(con)} FROM customers c", per_customer)
+    con.register("lv_customer_predictions", reader)
+    p = {name: f'"__p_{name}"' for name in PREDICTED_SOURCE}
+    keep = ", ".join(f'"{c}"' for c in reader.schema.names if not c.startswith("__p_"))
     try:
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE customers AS
-            SELECT {_customer_columns(con)},
-                   p.predicted_purchases,
-                   p.probability_alive,
+            CREATE OR REPLACE TABLE lv_customers_predicted AS
+            SELECT {keep},
+                   {p["predicted_purchases"]} AS predicted_purchases,
+                   {p["probability_alive"]} AS probability_alive,
                    {spend_sql} AS predicted_spend,
-                   p.discounted_purchases * {spend_sql} * {margin!r} AS predicted_clv,
-                   p.predicted_purchases_low,
-                   p.predicted_purchases_high,
-                   DATE '{as_of.isoformat()}' + CAST(p.next_days AS INTEGER) AS expected_next_order
-            FROM customers c POSITIONAL JOIN lv_customer_predictions p
+                   {p["discounted_purchases"]} * {spend_sql} * {margin!r} AS predicted_clv,
+                   {p["predicted_purchases_low"]} AS predicted_purchases_low,
+                   {p["predicted_purchases_high"]} AS predicted_purchases_high,
+                   DATE '{as_of.isoformat()}' + CAST({p["next_days"]} AS INTEGER)
+                       AS expected_next_order
+            FROM lv_customer_predictions c
             """
         )
     finally:
         con.unregister("lv_customer_predictions")
+    con.execute("DROP TABLE customers")
+    con.execute("ALTER TABLE lv_customers_predicted RENAME TO customers")
     return table
 
 
@@ -474,6 +483,27 @@ def _per_customer(con: Any, histories: pa.Table, columns: list[str]) -> pa.Table
     finally:
         con.unregister("lv_history_keys")
     return pa.table({c: histories.column(c).take(index) for c in columns})
+
+
+def _with_columns(con: Any, query: str, extra: pa.Table) -> pa.RecordBatchReader:
+    """The rows of ``query`` (on a cursor of ``con``) with the columns of ``extra`` (as
+    ``__p_<name>``, row for row) appended, as a stream of record batches."""
+    reader = con.cursor().sql(query).to_arrow_reader(100_000)
+    schema = reader.schema
+    for name in extra.column_names:
+        schema = schema.append(pa.field(f"__p_{name}", extra.schema.field(name).type))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 0
+        for batch in reader:
+            n = batch.num_rows
+            cols = [extra.column(c).slice(offset, n).combine_chunks() for c in extra.column_names]
+            offset += n
+            yield pa.RecordBatch.from_arrays([*batch.columns, *cols], schema=schema)
+        if offset != extra.num_rows:
+            raise RuntimeError(f"{offset} customers but {extra.num_rows} predictions")
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _customer_columns(con: Any) -> str:
