@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import gzip
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,51 @@ def test_spaces_between_groups_of_three_digits(
     assert ingested.files[0].decimal_mark == mark
     line = ingested.con.execute("SELECT line, reason FROM rejects").fetchall()
     assert line == [(5, "not a number")]
+
+
+def test_currency_symbols_and_signs_around_them(write_file: Writer) -> None:
+    text = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "A,1,2024-01-01,£12.50\nA,2,2024-01-02,-£5.00\nA,3,2024-01-03,£-2.25\n"
+        "A,4,2024-01-04,7.5£\nA,5,2024-01-05,- £1.00\nA,6,2024-01-06,3\n"
+    )
+    ingested = read_orders([write_file("o.csv", text)])
+    amounts = ingested.con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall()
+    assert amounts == [(12.5,), (-5.0,), (-2.25,), (7.5,), (-1.0,), (3.0,)]
+    # the symbol names the currency when the log has no currency column
+    assert ingested.currency == "GBP"
+
+
+def test_two_currency_symbols_are_mixed_currencies(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    text = (
+        "customer_id,order_id,ordered_at,amount\n"
+        'A,1,2024-01-01,£12.50\nA,2,2024-01-02,"$1,234.50"\nB,3,2024-01-03,£3.00\n'
+    )
+    result = cli("analyze", write_file("o.csv", text), "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    out = " ".join(result.output.split())
+    assert "mixed currencies" in out
+    assert re.search(r"£ \(2 values, first at \S*o\.csv:2\)", out)
+    assert re.search(r"\$ \(1 value, first at \S*o\.csv:3\)", out)
+
+
+def test_a_symbol_of_another_currency_than_the_column(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    text = "customer_id,order_id,ordered_at,amount,currency\nA,1,2024-01-01,€12.50,USD\n"
+    result = cli("analyze", write_file("o.csv", text), "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert re.search(
+        r"written in € \(EUR; 1 value, first at \S*o\.csv:2\) but the currency is USD", out
+    )
+    # a dollar sign names no one currency: the column's is taken
+    text = "customer_id,order_id,ordered_at,amount,currency\nA,1,2024-01-01,$12.50,CAD\n"
+    ingested = read_orders([write_file("d.csv", text)])
+    assert ingested.currency == "CAD"
 
 
 def test_as_many_decimal_commas_as_points_reads_points(write_file: Writer) -> None:

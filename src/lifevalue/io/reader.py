@@ -508,11 +508,79 @@ DECIMAL_COMMA_IN_POINT_FILE = (
 _GROUP_SPACES = " \u00a0\u202f"
 
 
+#: Currency symbols an amount may be written with: taken off before the number is read.
+_CURRENCY_SYMBOLS = "$€£¥"
+
+#: The currency a symbol stands for, where it stands for one ($ and ¥ are several currencies').
+_SYMBOL_CURRENCY = {"€": "EUR", "£": "GBP"}
+
+
+def _amount_symbols(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> dict[str, list[Any]]:
+    """The currency symbols the money columns of text files are written with: for each, the
+    number of values and the first place (``file:line``) it occurs."""
+    found: dict[str, list[Any]] = {}
+    pattern = f"'[{_CURRENCY_SYMBOLS}]'"
+    for raw in raws:
+        for canon in ("amount", "unit_price", "refunded"):
+            col = raw.report.columns.get(canon)
+            if col is None or raw.columns.get(col) != "VARCHAR":
+                continue
+            c = _q(col)
+            line = "NULL" if raw.source.format == "parquet" else f"min({raw.line_expr})"
+            has = " OR ".join(f"contains({c}, '{ch}')" for ch in _CURRENCY_SYMBOLS)
+            rows = con.execute(
+                f"SELECT regexp_extract({c}, {pattern}), count(*), {line} FROM {raw.relation} "
+                f"WHERE {has} GROUP BY 1"
+            ).fetchall()
+            for symbol, n, first in rows:
+                entry = found.setdefault(symbol, [0, None])
+                entry[0] += int(n)
+                if entry[1] is None:
+                    entry[1] = raw.source.name + (f":{first}" if first is not None else "")
+    return found
+
+
+def _check_amount_symbols(
+    symbols: dict[str, list[Any]], currency: str | None, file: str | None
+) -> str | None:
+    """The log's currency, given the symbols its amounts are written with (see
+    :func:`_amount_symbols`): an error for two symbols, or a symbol of another currency."""
+    if len(symbols) > 1:
+        found = ", ".join(
+            f"{s} ({n:,} value{'s' if n != 1 else ''}, first at {where})"
+            for s, (n, where) in sorted(symbols.items(), key=lambda kv: -kv[1][0])
+        )
+        raise InputError(
+            f"mixed currencies: the amounts are written with {found}; lifevalue analyses one "
+            "currency at a time",
+            file=file,
+            hint="split the log by currency or convert the amounts first",
+        )
+    if not symbols:
+        return currency
+    symbol = next(iter(symbols))
+    code = _SYMBOL_CURRENCY.get(symbol)
+    if code is None:
+        return currency
+    if currency is not None and currency != code:
+        n, where = symbols[symbol]
+        raise InputError(
+            f"mixed currencies: the amounts are written in {symbol} ({code}; {n:,} "
+            f"value{'s' if n != 1 else ''}, first at {where}) but the currency is {currency}",
+            file=file,
+            hint="check the currency column or --currency",
+        )
+    return code
+
+
 def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     c = _q(col)
     if dtype != "VARCHAR":
         return f"TRY_CAST({c} AS DOUBLE)"
-    v = f"regexp_replace(trim({c}), '^[$€£¥]\\s*|\\s*[$€£¥]$', '')"
+    # a currency symbol before or after the number, a sign before or after a leading symbol
+    # (-£5.00, £-5.00); which symbols the log uses is checked by _amount_symbols
+    sym = _CURRENCY_SYMBOLS
+    v = f"regexp_replace(trim({c}), '^([+-]?)\\s*[{sym}]\\s*|\\s*[{sym}]$', '\\1')"
     mark = "," if decimal_comma else "\\."
     spaced = f"'-?\\d{{1,3}}([{_GROUP_SPACES}]\\d{{3}})+({mark}\\d*)?'"  # 1 234,50 / 1 234.50
     unspaced = f"regexp_replace(x, '[{_GROUP_SPACES}]', '', 'g')"
@@ -1157,6 +1225,9 @@ def read_orders(
         # the row counts of the scan hold, less the duplicates, unless rows were removed later
         rows = scan.accepted.less(removed) if lazy_orders else _row_stats(con, "orders")
         currency = _check_currency(con, raws, rows)
+        currency = _check_amount_symbols(
+            _amount_symbols(con, raws), currency, raws[0].source.name if len(raws) == 1 else None
+        )
         stats = _stats(con, raws, rows, timezone, currency, level)
     finally:
         loader.close()
