@@ -192,12 +192,50 @@ def test_a_symbol_of_another_currency_than_the_column(
     assert result.exit_code == 2
     out = " ".join(result.output.split())
     assert re.search(
-        r"written in € \(EUR; 1 value, first at \S*o\.csv:2\) but the currency is USD", out
+        r"written with € \(1 value, first at \S*o\.csv:2\) but the currency is USD", out
     )
-    # a dollar sign names no one currency: the column's is taken
+    # a dollar sign stands for several currencies: the column's is taken when it is one of them
     text = "customer_id,order_id,ordered_at,amount,currency\nA,1,2024-01-01,$12.50,CAD\n"
     ingested = read_orders([write_file("d.csv", text)])
     assert ingested.currency == "CAD"
+    text = "customer_id,order_id,ordered_at,amount,currency\nA,1,2024-01-01,$12.50,EUR\n"
+    result = cli("analyze", write_file("e.csv", text), "--out", tmp_path / "out2")
+    assert result.exit_code == 2
+    assert "but the currency is EUR" in " ".join(result.output.split())
+
+
+def test_currency_codes_brackets_and_trailing_minus(write_file: Writer) -> None:
+    text = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "A,1,2024-01-01,EUR 12.50\nA,2,2024-01-02,12.50 EUR\nA,3,2024-01-03,EUR -3.00\n"
+        'A,4,2024-01-04,(12.50)\nA,5,2024-01-05,€(2.00)\nA,6,2024-01-06,"(1,234.50 EUR)"\n'
+        "A,7,2024-01-07,7.5-\nA,8,2024-01-08,EUR12.50\nA,9,2024-01-09,eur 5\n"
+    )
+    ingested = read_orders([write_file("o.csv", text)])
+    amounts = ingested.con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall()
+    assert amounts == [(12.5,), (12.5,), (-3.0,), (-12.5,), (-2.0,), (-1234.5,), (-7.5,)]
+    assert ingested.currency == "EUR"  # the code names it; € agrees
+    # a code must be upper case and set off by a space
+    rejected = ingested.con.execute("SELECT line, value FROM rejects ORDER BY line").fetchall()
+    assert rejected == [(9, "EUR12.50"), (10, "eur 5")]
+
+
+def test_a_code_and_a_symbol_of_another_currency_are_mixed(
+    cli: Cli, write_file: Writer, tmp_path: Path
+) -> None:
+    text = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "A,1,2024-01-01,EUR 12.50\nA,2,2024-01-02,£3.00\nA,3,2024-01-03,USD 1\n"
+    )
+    result = cli("analyze", write_file("o.csv", text), "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "mixed currencies" in out
+    for marker in ("EUR (1 value", "£ (1 value", "USD (1 value"):
+        assert marker in out
+    # $ and a dollar code agree
+    text = "customer_id,order_id,ordered_at,amount\nA,1,2024-01-01,$12.50\nA,2,2024-01-02,AUD 3\n"
+    assert read_orders([write_file("d.csv", text)]).currency == "AUD"
 
 
 def test_as_many_decimal_commas_as_points_reads_points(write_file: Writer) -> None:

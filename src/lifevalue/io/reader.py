@@ -511,15 +511,32 @@ _GROUP_SPACES = " \u00a0\u202f"
 #: Currency symbols an amount may be written with: taken off before the number is read.
 _CURRENCY_SYMBOLS = "$€£¥"
 
-#: The currency a symbol stands for, where it stands for one ($ and ¥ are several currencies').
-_SYMBOL_CURRENCY = {"€": "EUR", "£": "GBP"}
+#: The currencies each symbol is written for; the first names the log's currency when it has
+#: no currency column (only for € and £: $ and ¥ stand for several currencies alike).
+_SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
+    "€": ("EUR",),
+    "£": ("GBP", "EGP", "GIP", "FKP", "SHP"),
+    "$": ("USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "ARS", "CLP", "COP", "TWD"),
+    "¥": ("JPY", "CNY"),
+}
 
 
-def _amount_symbols(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> dict[str, list[Any]]:
-    """The currency symbols the money columns of text files are written with: for each, the
-    number of values and the first place (``file:line``) it occurs."""
+def _marker_sql(c: str) -> str:
+    """SQL for the currency marker of a text amount ``c``: its symbol, else a three-letter code
+    set off by a space before or after the number (``EUR 12.50``, ``12.50 EUR``), else ''."""
+    symbols = " ".join(f"WHEN contains({c}, '{s}') THEN '{s}'" for s in _CURRENCY_SYMBOLS)
+    code = (
+        f"coalesce(nullif(regexp_extract({c}, '^[\\s(+-]*([A-Z]{{3}})\\s', 1), ''), "
+        f"regexp_extract({c}, '\\s([A-Z]{{3}})[\\s)]*$', 1))"
+    )
+    return f"CASE {symbols} ELSE {code} END"
+
+
+def _amount_markers(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> dict[str, list[Any]]:
+    """The currency markers (symbols and codes) the money values of text files are written
+    with: for each, the number of values and the first place (``file:line``). Values that are
+    plain numbers are passed over at the cost of a cast."""
     found: dict[str, list[Any]] = {}
-    pattern = f"'[{_CURRENCY_SYMBOLS}]'"
     for raw in raws:
         for canon in ("amount", "unit_price", "refunded"):
             col = raw.report.columns.get(canon)
@@ -527,60 +544,92 @@ def _amount_symbols(con: duckdb.DuckDBPyConnection, raws: list[_Raw]) -> dict[st
                 continue
             c = _q(col)
             line = "NULL" if raw.source.format == "parquet" else f"min({raw.line_expr})"
-            has = " OR ".join(f"contains({c}, '{ch}')" for ch in _CURRENCY_SYMBOLS)
             rows = con.execute(
-                f"SELECT regexp_extract({c}, {pattern}), count(*), {line} FROM {raw.relation} "
-                f"WHERE {has} GROUP BY 1"
+                f"SELECT {_marker_sql(c)} AS m, count(*), {line} FROM {raw.relation} "
+                f"WHERE TRY_CAST({c} AS DOUBLE) IS NULL "
+                f"AND regexp_matches({c}, '[A-Z{_CURRENCY_SYMBOLS}]') GROUP BY 1"
             ).fetchall()
-            for symbol, n, first in rows:
-                entry = found.setdefault(symbol, [0, None])
+            for marker, n, first in rows:
+                if not marker:
+                    continue
+                entry = found.setdefault(marker, [0, None])
                 entry[0] += int(n)
                 if entry[1] is None:
                     entry[1] = raw.source.name + (f":{first}" if first is not None else "")
     return found
 
 
-def _check_amount_symbols(
-    symbols: dict[str, list[Any]], currency: str | None, file: str | None
+def _check_amount_markers(
+    markers: dict[str, list[Any]], currency: str | None, file: str | None
 ) -> str | None:
-    """The log's currency, given the symbols its amounts are written with (see
-    :func:`_amount_symbols`): an error for two symbols, or a symbol of another currency."""
-    if len(symbols) > 1:
-        found = ", ".join(
-            f"{s} ({n:,} value{'s' if n != 1 else ''}, first at {where})"
-            for s, (n, where) in sorted(symbols.items(), key=lambda kv: -kv[1][0])
+    """The log's currency, given the currency markers its amounts are written with (see
+    :func:`_amount_markers`) and its currency (column or option): an error for two
+    currencies."""
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(
+            f"{m} ({markers[m][0]:,} value{'s' if markers[m][0] != 1 else ''}, first at "
+            f"{markers[m][1]})"
+            for m in sorted(names, key=lambda m: -markers[m][0])
         )
+
+    hint = "split the log by currency or convert the amounts first"
+    symbols = [m for m in markers if m in _SYMBOL_CURRENCIES]
+    codes = [m for m in markers if m not in _SYMBOL_CURRENCIES]
+    clash = len(symbols) > 1 or len(codes) > 1
+    if not clash and symbols and codes:
+        clash = codes[0] not in _SYMBOL_CURRENCIES[symbols[0]]
+    if clash:
         raise InputError(
-            f"mixed currencies: the amounts are written with {found}; lifevalue analyses one "
-            "currency at a time",
+            f"mixed currencies: the amounts are written with {listed(list(markers))}; "
+            "lifevalue analyses one currency at a time",
             file=file,
-            hint="split the log by currency or convert the amounts first",
+            hint=hint,
         )
-    if not symbols:
-        return currency
-    symbol = next(iter(symbols))
-    code = _SYMBOL_CURRENCY.get(symbol)
-    if code is None:
-        return currency
-    if currency is not None and currency != code:
-        n, where = symbols[symbol]
-        raise InputError(
-            f"mixed currencies: the amounts are written in {symbol} ({code}; {n:,} "
-            f"value{'s' if n != 1 else ''}, first at {where}) but the currency is {currency}",
-            file=file,
-            hint="check the currency column or --currency",
-        )
-    return code
+    if codes:
+        named: str | None = codes[0]
+    elif symbols and symbols[0] in ("€", "£"):
+        named = _SYMBOL_CURRENCIES[symbols[0]][0]
+    else:
+        named = None
+    if currency is not None and markers:
+        fits = currency == codes[0] if codes else currency in _SYMBOL_CURRENCIES[symbols[0]]
+        if not fits:
+            raise InputError(
+                f"mixed currencies: the amounts are written with {listed(list(markers))} but "
+                f"the currency is {currency}",
+                file=file,
+                hint="check the currency column or --currency",
+            )
+    return currency or named
 
 
 def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
     c = _q(col)
     if dtype != "VARCHAR":
         return f"TRY_CAST({c} AS DOUBLE)"
-    # a currency symbol before or after the number, a sign before or after a leading symbol
-    # (-£5.00, £-5.00); which symbols the log uses is checked by _amount_symbols
     sym = _CURRENCY_SYMBOLS
-    v = f"regexp_replace(trim({c}), '^([+-]?)\\s*[{sym}]\\s*|\\s*[{sym}]$', '\\1')"
+    # common: a currency symbol just before or after the number (£12.50, 12.50 €)
+    v = f"regexp_replace(trim({c}), '^[{sym}]\\s*|\\s*[{sym}]$', '')"
+    # rarer, tried only on the values the common cleaning leaves unread (regular expressions
+    # with groups cost more): a three-letter code set off by a space before or after the
+    # number (EUR 12.50, 12.50 EUR), the sign before a leading symbol or code (-£5.00,
+    # - EUR 5.00), accounting brackets and a trailing minus for negatives ((12.50), £(12.50),
+    # 12.50-). Which currencies the log's amounts are written in is checked by
+    # _amount_markers.
+    brackets = "'^\\(\\s*(.*?)\\s*\\)$', '-\\1'"
+    markers = f"'^([+-]?)\\s*(?:[{sym}]\\s*|[A-Z]{{3}}\\s+)|(?:\\s*[{sym}]|\\s+[A-Z]{{3}})$', '\\1'"
+    trailing = f"'^([0-9][0-9.,{_GROUP_SPACES}]*)-$', '-\\1'"
+    unmarked = (
+        f"regexp_replace(CASE WHEN starts_with(t, '(') THEN regexp_replace(t, {brackets}) "
+        f"ELSE t END, {markers})"
+    )
+    # (the lambdas name each intermediate text once)
+    rare = (
+        f"list_transform([trim({c})], lambda t: list_transform([{unmarked}], lambda u: "
+        f"CASE WHEN starts_with(u, '(') THEN regexp_replace(u, {brackets}) "
+        f"WHEN ends_with(u, '-') THEN regexp_replace(u, {trailing}) ELSE u END)[1])[1]"
+    )
     mark = "," if decimal_comma else "\\."
     spaced = f"'-?\\d{{1,3}}([{_GROUP_SPACES}]\\d{{3}})+({mark}\\d*)?'"  # 1 234,50 / 1 234.50
     unspaced = f"regexp_replace(x, '[{_GROUP_SPACES}]', '', 'g')"
@@ -590,25 +639,32 @@ def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
         # unparsed, rather than read as 125 (see DECIMAL_POINT_IN_COMMA_FILE); so is a space
         # (1 234,50)
         has_space = " OR ".join(f"contains(x, '{ch}')" for ch in _GROUP_SPACES)
-        comma = (
-            f"list_transform([{v}], lambda x: CASE WHEN NOT (contains(x, '.') OR {has_space}) "
-            "THEN replace(x, ',', '.') WHEN regexp_full_match(x, "
-            "'-?\\d{1,3}(\\.\\d{3})+(,\\d*)?') THEN replace(replace(x, '.', ''), ',', '.') "
-            f"WHEN regexp_full_match(x, {spaced}) THEN replace({unspaced}, ',', '.') END)[1]"
-        )
+
+        def comma(text: str) -> str:
+            return (
+                f"TRY_CAST(list_transform([{text}], lambda x: CASE WHEN NOT (contains(x, '.') "
+                f"OR {has_space}) THEN replace(x, ',', '.') WHEN regexp_full_match(x, "
+                "'-?\\d{1,3}(\\.\\d{3})+(,\\d*)?') THEN replace(replace(x, '.', ''), ',', '.') "
+                f"WHEN regexp_full_match(x, {spaced}) THEN replace({unspaced}, ',', '.') END)[1]"
+                " AS DOUBLE)"
+            )
+
         # numbers without a dot are cast at once, the rest cleaned first (as below)
         plain = f"TRY_CAST(replace({c}, ',', '.') AS DOUBLE)"
         plain = f"CASE WHEN NOT contains({c}, '.') THEN {plain} END"
-        return f"coalesce({plain}, TRY_CAST({comma} AS DOUBLE))"
+        return f"coalesce({plain}, {comma(v)}, {comma(rare)})"
+
     # plain numbers (nearly all) are cast at once; only the rest go through the regexes
-    # (COALESCE evaluates its second argument for the rows the first left NULL; the lambda
+    # (COALESCE evaluates each argument for the rows the ones before it left NULL; the lambda
     # names the cleaned text once, so that it is not computed for every row beforehand)
-    grouped = (
-        f"list_transform([{v}], lambda x: CASE WHEN regexp_full_match(x, "
-        "'-?\\d{1,3}(,\\d{3})+(\\.\\d*)?') THEN replace(x, ',', '') "
-        f"WHEN regexp_full_match(x, {spaced}) THEN {unspaced} ELSE x END)[1]"
-    )
-    return f"coalesce(TRY_CAST({c} AS DOUBLE), TRY_CAST({grouped} AS DOUBLE))"
+    def grouped(text: str) -> str:
+        return (
+            f"TRY_CAST(list_transform([{text}], lambda x: CASE WHEN regexp_full_match(x, "
+            "'-?\\d{1,3}(,\\d{3})+(\\.\\d*)?') THEN replace(x, ',', '') "
+            f"WHEN regexp_full_match(x, {spaced}) THEN {unspaced} ELSE x END)[1] AS DOUBLE)"
+        )
+
+    return f"coalesce(TRY_CAST({c} AS DOUBLE), {grouped(v)}, {grouped(rare)})"
 
 
 def _unix_time_sql(n: str) -> str:
@@ -1225,8 +1281,8 @@ def read_orders(
         # the row counts of the scan hold, less the duplicates, unless rows were removed later
         rows = scan.accepted.less(removed) if lazy_orders else _row_stats(con, "orders")
         currency = _check_currency(con, raws, rows)
-        currency = _check_amount_symbols(
-            _amount_symbols(con, raws), currency, raws[0].source.name if len(raws) == 1 else None
+        currency = _check_amount_markers(
+            _amount_markers(con, raws), currency, raws[0].source.name if len(raws) == 1 else None
         )
         stats = _stats(con, raws, rows, timezone, currency, level)
     finally:
