@@ -238,6 +238,24 @@ def test_a_code_and_a_symbol_of_another_currency_are_mixed(
     assert read_orders([write_file("d.csv", text)]).currency == "AUD"
 
 
+def test_apostrophes_between_groups_of_three_digits(write_file: Writer) -> None:
+    # as Swiss spreadsheets write thousands, with a straight or a typographic apostrophe
+    text = (
+        "customer_id,order_id,ordered_at,amount\n"
+        "A,1,2024-01-01,1'234.50\nA,2,2024-01-02,1\u2019234.50\nA,3,2024-01-03,CHF -1'000\n"
+        "A,4,2024-01-04,12'34\n"
+    )
+    ingested = read_orders([write_file("o.csv", text)])
+    amounts = ingested.con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall()
+    assert amounts == [(1234.5,), (1234.5,), (-1000.0,)]
+    assert ingested.currency == "CHF"
+    assert ingested.con.execute("SELECT line, value FROM rejects").fetchall() == [(5, "12'34")]
+    text = "customer_id;order_id;ordered_at;amount\nA;1;2024-01-01;1'234,50\nA;2;2024-01-02;12,5\n"
+    ingested = read_orders([write_file("c.csv", text)])
+    amounts = ingested.con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall()
+    assert amounts == [(1234.5,), (12.5,)]
+
+
 def test_as_many_decimal_commas_as_points_reads_points(write_file: Writer) -> None:
     text = "customer_id;order_id;ordered_at;amount\nA;1;2024-01-01;12,50\nA;2;2024-01-02;3.25\n"
     ingested = read_orders([write_file("o.csv", text)])

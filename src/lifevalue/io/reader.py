@@ -504,8 +504,12 @@ DECIMAL_COMMA_IN_POINT_FILE = (
 
 
 #: Characters that separate groups of three digits besides the comma or dot: space, no-break
-#: space and narrow no-break space (1 234,50 as French and Nordic spreadsheets write it).
-_GROUP_SPACES = " \u00a0\u202f"
+#: space and narrow no-break space (1 234,50 as French and Nordic spreadsheets write it), and
+#: the apostrophe, straight or typographic (1'234.50, as in Switzerland).
+_GROUP_MARKS = " \u00a0\u202f'\u2019"
+
+#: :data:`_GROUP_MARKS` inside an SQL string literal.
+_GROUP_SPACES = _GROUP_MARKS.replace("'", "''")
 
 
 #: Currency symbols an amount may be written with: taken off before the number is read.
@@ -638,7 +642,7 @@ def _number_expr(col: str, dtype: str, decimal_comma: bool) -> str:
         # other dot (12.5) does not fit the file's way of writing numbers and leaves the value
         # unparsed, rather than read as 125 (see DECIMAL_POINT_IN_COMMA_FILE); so is a space
         # (1 234,50)
-        has_space = " OR ".join(f"contains(x, '{ch}')" for ch in _GROUP_SPACES)
+        has_space = " OR ".join(f"contains(x, {_lit(ch)})" for ch in _GROUP_MARKS)
 
         def comma(text: str) -> str:
             return (
